@@ -1,0 +1,3 @@
+from cmem_profiles.main import main
+
+raise SystemExit(main())

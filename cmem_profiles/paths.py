@@ -1,0 +1,66 @@
+"""Where things live: claude-mem's data dir and files, our state, and the profile search path."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+
+def _expand(raw: str) -> Path:
+    # claude-mem expands a leading ~ in CLAUDE_MEM_DATA_DIR; so do we.
+    return Path(os.path.expanduser(raw))
+
+
+@dataclass(frozen=True)
+class DataPaths:
+    """claude-mem's data dir, the two files cmem-profile writes there, and our state dir."""
+
+    data_dir: Path
+    env_file: Path
+    settings_file: Path
+
+    @property
+    def state_dir(self) -> Path:
+        return self.data_dir / ".cmem-profile"
+
+    @property
+    def pid_file(self) -> Path:
+        return self.data_dir / "worker.pid"
+
+
+def data_paths(data_dir_option: str | None = None) -> DataPaths:
+    """Locate claude-mem's files exactly as claude-mem does, with --data-dir winning."""
+    raw = data_dir_option or os.environ.get("CLAUDE_MEM_DATA_DIR") or "~/.claude-mem"
+    data_dir = _expand(raw)
+    env_override = os.environ.get("CLAUDE_MEM_ENV_FILE")
+    env_file = _expand(env_override) if env_override else data_dir / ".env"
+    return DataPaths(data_dir=data_dir, env_file=env_file, settings_file=data_dir / "settings.json")
+
+
+def config_dir() -> Path:
+    base = os.environ.get("XDG_CONFIG_HOME") or os.path.join(os.path.expanduser("~"), ".config")
+    return Path(base) / "cmem-profile"
+
+
+def user_profiles_dir() -> Path:
+    return config_dir() / "profiles"
+
+
+def profile_search_path(profiles_dirs: list[str] | None = None) -> list[Path]:
+    """The directories searched for profiles, first match wins.
+
+    --profiles-dir (repeatable) or CMEM_PROFILES_PATH replace the defaults; otherwise
+    ./profiles when it exists, then the user's own directory.
+    """
+    if profiles_dirs:
+        return [_expand(d) for d in profiles_dirs]
+    from_env = os.environ.get("CMEM_PROFILES_PATH")
+    if from_env:
+        return [_expand(d) for d in from_env.split(os.pathsep) if d]
+    dirs = []
+    local = Path("profiles")
+    if local.is_dir():
+        dirs.append(local)
+    dirs.append(user_profiles_dir())
+    return dirs

@@ -1,0 +1,58 @@
+"""Every test runs with a temporary HOME, XDG config, claude-mem data dir and keyring."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+SUPPORT = Path(__file__).resolve().parent / "support"
+REAL_HOME = Path(os.path.expanduser("~"))
+# Places that cmem-profile would write to in a real home; any change during a test fails it.
+GUARDED = (REAL_HOME / ".claude-mem", REAL_HOME / ".config" / "cmem-profile")
+
+sys.path.insert(0, str(SUPPORT))
+
+
+def _snapshot() -> dict[str, tuple[int, int]]:
+    seen: dict[str, tuple[int, int]] = {}
+    for root in GUARDED:
+        if not root.exists():
+            continue
+        for path in [root, *root.rglob("*")]:
+            st = path.lstat()
+            seen[str(path)] = (st.st_mtime_ns, st.st_size)
+    return seen
+
+
+@pytest.fixture(autouse=True)
+def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """A fresh HOME, data dir and keyring; the test fails if it touched the real home."""
+    for var in list(os.environ):
+        if var.startswith(("CLAUDE_MEM_", "ANTHROPIC_", "CMEM_PROFILE", "XDG_", "KEYRING_")):
+            monkeypatch.delenv(var)
+    monkeypatch.delenv("PYTHON_KEYRING_BACKEND", raising=False)
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(home / ".local" / "share"))
+    monkeypatch.setenv("CLAUDE_MEM_DATA_DIR", str(home / ".claude-mem"))
+    monkeypatch.setenv("CMEM_TEST_KEYRING", str(tmp_path / "keyring.json"))
+    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "test_keyring.FileTestKeyring")
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(SUPPORT), os.environ.get("PYTHONPATH", "")]))
+    monkeypatch.setenv("NO_COLOR", "1")
+    monkeypatch.chdir(tmp_path)
+    before = _snapshot()
+    yield home
+    assert _snapshot() == before, "the test touched the real home directory"
+
+
+@pytest.fixture
+def repo_profiles() -> Path:
+    """The bundled example profiles."""
+    return REPO / "profiles"
