@@ -1,0 +1,35 @@
+"""The one place that formats output for people and scripts; commands call it to print."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from typing import Any, TextIO
+
+
+def use_color(stream: TextIO) -> bool:
+    """Color only on a terminal, and never with NO_COLOR set (https://no-color.org)."""
+    return stream.isatty() and not os.environ.get("NO_COLOR") and os.environ.get("TERM") != "dumb"
+
+
+def style(text: str, code: str, stream: TextIO | None = None) -> str:
+    return f"\033[{code}m{text}\033[0m" if use_color(stream or sys.stdout) else text
+
+
+def emit(line: str = "") -> None:
+    print(line)
+
+
+def emit_json(data: Any) -> None:
+    json.dump(data, sys.stdout, indent=2, sort_keys=False)
+    sys.stdout.write("\n")
+
+
+def note(message: str) -> None:
+    """A side remark for people (progress, warnings): stderr, so stdout stays parseable."""
+    print(message, file=sys.stderr)
+
+
+def warn(message: str) -> None:
+    note(f"{style('warning', '33', sys.stderr)}: {message}")
