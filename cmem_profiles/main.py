@@ -100,11 +100,17 @@ def build_parser() -> argparse.ArgumentParser:
         "check profiles against the schema and claude-mem's rules; exit 1 on any error",
         f"  {PROG} validate\n  {PROG} validate profiles/corporate.yaml",
     )
-    p.add_argument("files", nargs="*", metavar="FILE", help="files to check (default: every profile)")
+    p.add_argument(
+        "files", nargs="*", metavar="FILE", help="files to check (default: every profile)"
+    )
     _json_option(p)
 
     for verb, summary, example in (
-        ("use", "switch claude-mem to a profile", f"  {PROG} use corporate\n  {PROG} use gemini --dry-run"),
+        (
+            "use",
+            "switch claude-mem to a profile",
+            f"  {PROG} use corporate\n  {PROG} use gemini --dry-run",
+        ),
         ("diff", "show what switching to a profile would change", f"  {PROG} diff bedrock-shim"),
     ):
         p = _verb(sub, verb, summary, example)
@@ -151,7 +157,7 @@ def build_parser() -> argparse.ArgumentParser:
         sub,
         "secret",
         "store, inspect and remove secrets in the OS keyring",
-        f"  {PROG} secret set corp-gateway\n  printf %s \"$KEY\" | {PROG} secret set corp-gateway\n"
+        f'  {PROG} secret set corp-gateway\n  printf %s "$KEY" | {PROG} secret set corp-gateway\n'
         f"  {PROG} secret list",
     )
     ssub = p.add_subparsers(dest="secret_verb", metavar="ACTION", required=True)
@@ -165,7 +171,9 @@ def build_parser() -> argparse.ArgumentParser:
     sp = ssub.add_parser("rm", help="remove a secret from the keyring")
     sp.add_argument("secret_name", metavar="NAME")
 
-    p = _verb(sub, "doctor", "check the keyring, the data dir and the environment", f"  {PROG} doctor")
+    p = _verb(
+        sub, "doctor", "check the keyring, the data dir and the environment", f"  {PROG} doctor"
+    )
     _json_option(p)
     return parser
 
@@ -192,7 +200,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as err:
         if args.debug:
             raise
-        # One line, no traceback: the type names the fault without echoing data that may hold a secret.
+        # One line, no traceback: the type names the fault; its text might hold a secret.
         print(
             f"{PROG}: internal error: {type(err).__name__} (run with --debug for the traceback)",
             file=sys.stderr,

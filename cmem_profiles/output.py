@@ -17,6 +17,10 @@ def style(text: str, code: str, stream: TextIO | None = None) -> str:
     return f"\033[{code}m{text}\033[0m" if use_color(stream or sys.stdout) else text
 
 
+def plural(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
 def emit(line: str = "") -> None:
     print(line)
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 def _expand(raw: str) -> Path:
     # claude-mem expands a leading ~ in CLAUDE_MEM_DATA_DIR; so do we.
-    return Path(os.path.expanduser(raw))
+    return Path(raw).expanduser()
 
 
 @dataclass(frozen=True)
@@ -39,8 +39,8 @@ def data_paths(data_dir_option: str | None = None) -> DataPaths:
 
 
 def config_dir() -> Path:
-    base = os.environ.get("XDG_CONFIG_HOME") or os.path.join(os.path.expanduser("~"), ".config")
-    return Path(base) / "cmem-profile"
+    base = os.environ.get("XDG_CONFIG_HOME")
+    return (Path(base) if base else Path.home() / ".config") / "cmem-profile"
 
 
 def user_profiles_dir() -> Path:

@@ -1,0 +1,36 @@
+"""`validate`: check profiles against the schema and claude-mem's rules; exit 1 on any error."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from cmem_profiles import output
+from cmem_profiles.paths import profile_search_path
+from cmem_profiles.problems import Problem
+from cmem_profiles.profiles import check_file, discover
+
+
+def run(args: argparse.Namespace) -> int:
+    problems: list[Problem] = []
+    if args.files:
+        files = [Path(f) for f in args.files]
+    else:
+        dirs = profile_search_path(args.profiles_dir)
+        entries, misnamed, problems = discover(dirs)
+        files = [e.file for e in entries if e.shadowed_by is None] + misnamed
+        if not files and not problems:
+            output.note(f"no profiles found in {', '.join(str(d) for d in dirs)}")
+    for path in files:
+        problems += check_file(path)[1]
+    problems.sort()
+    errors = sum(p.severity == "error" for p in problems)
+    if args.json:
+        output.emit_json([p.as_record() for p in problems])
+    else:
+        for problem in problems:
+            output.emit(problem.format())
+        warnings = len(problems) - errors
+        counts = f"{output.plural(errors, 'error')}, {output.plural(warnings, 'warning')}"
+        output.note(f"{output.plural(len(files), 'file')} checked: {counts}")
+    return 1 if errors else 0

@@ -1,0 +1,68 @@
+"""Recognise strings that look like credentials, so they are never echoed and never committed."""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from collections.abc import Iterator
+
+# Prefixes of real credential formats: Anthropic, OpenRouter, OpenAI-style, Google, GitHub,
+# Slack, AWS access keys.
+KNOWN_PREFIXES = (
+    "sk-ant-",
+    "sk-or-",
+    "sk-proj-",
+    "sk-",
+    "AIza",
+    "ghp_",
+    "gho_",
+    "github_pat_",
+    "xoxb-",
+    "xoxp-",
+    "AKIA",
+    "ASIA",
+)
+_TOKEN = re.compile(r"[A-Za-z0-9_\-+/=]{24,}")
+_MIN_ENTROPY = 3.5  # bits per character; hex ids sit near 4, words and model names lower
+
+
+def _entropy(text: str) -> float:
+    counts = Counter(text)
+    return -sum(n / len(text) * math.log2(n / len(text)) for n in counts.values())
+
+
+def secret_reason(value: str) -> str | None:
+    """Why value looks like a credential (a prefix or a high-entropy token), or None."""
+    for word in re.split(r"[\s\"'`,;:@?#&()\[\]{}<>|\\]+", value):
+        for prefix in KNOWN_PREFIXES:
+            if word.startswith(prefix) and len(word) >= len(prefix) + 16:
+                return f"key prefix {prefix}"
+        for token in _TOKEN.findall(word):
+            mixed = any(c.isdigit() for c in token) and any(c.isalpha() for c in token)
+            if mixed and _entropy(token) >= _MIN_ENTROPY and not _is_plain_words(token):
+                return "a long random-looking token"
+    return None
+
+
+def _is_plain_words(token: str) -> bool:
+    # Model ids and URLs are dash- or slash-joined words and numbers: short pieces, not noise.
+    return all(len(piece) <= 12 for piece in re.split(r"[-_/.+=]", token))
+
+
+def looks_like_secret(value: str) -> bool:
+    return secret_reason(value) is not None
+
+
+def iter_strings(
+    data: object, path: tuple[str | int, ...] = ()
+) -> Iterator[tuple[tuple[str | int, ...], str]]:
+    """Every string (keys' values and list items) in a loaded document, with its path."""
+    if isinstance(data, dict):
+        for key, value in data.items():
+            yield from iter_strings(value, (*path, key))
+    elif isinstance(data, list):
+        for i, value in enumerate(data):
+            yield from iter_strings(value, (*path, i))
+    elif isinstance(data, str):
+        yield path, data

@@ -1,0 +1,238 @@
+"""`validate`: every kind of bad profile gives one exact file:line:col message and exit 1."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from cmem_profiles.main import main
+
+GOOD = "description: A gateway\nprovider: claude\n"
+SECRET = "sk-ant-api03-AbCdEf0123456789xyzXYZ0123"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        pytest.param(
+            "description: x\nprovider: [claude\n",
+            "p.yaml:3:1: $: YAML syntax error: did not find expected ',' or ']'",
+            id="syntax",
+        ),
+        pytest.param(
+            GOOD + "provider: gemini\n",
+            "p.yaml:3:1: $.provider: duplicate key 'provider' (first set on line 2): keep one",
+            id="duplicate-key",
+        ),
+        pytest.param(
+            GOOD + "modle: x\n",
+            "p.yaml:3:1: $.modle: unknown key 'modle': did you mean 'model'?",
+            id="unknown-key",
+        ),
+        pytest.param(
+            GOOD + "settings:\n  CLAUDE_MEM_TIER_ROUTING_ENABLED: false\n",
+            "p.yaml:4:36: $.settings.CLAUDE_MEM_TIER_ROUTING_ENABLED: YAML reads 'false' as a "
+            "boolean; every value here is a string: quote it",
+            id="yaml-bool",
+        ),
+        pytest.param(
+            GOOD + "settings:\n  CLAUDE_MEM_WORKER_PORT: 8080\n",
+            "p.yaml:4:27: $.settings.CLAUDE_MEM_WORKER_PORT: YAML reads '8080' as a number; "
+            "every value here is a string: quote it",
+            id="yaml-int",
+        ),
+        pytest.param(
+            GOOD + "settings:\n  CLAUDE_MEM_MODE: no\n",
+            "p.yaml:4:20: $.settings.CLAUDE_MEM_MODE: YAML reads 'no' as a boolean; "
+            "every value here is a string: quote it",
+            id="yaml-1.1-no",
+        ),
+        pytest.param(
+            GOOD + "settings:\n  CLAUDE_MEM_MODE: 2024-01-02\n",
+            "p.yaml:4:20: $.settings.CLAUDE_MEM_MODE: YAML reads '2024-01-02' as a date; "
+            "every value here is a string: quote it",
+            id="yaml-date",
+        ),
+        pytest.param(
+            GOOD + f"credentials:\n  api_key: {SECRET}\n",
+            "p.yaml:4:12: $.credentials.api_key: must be a secret reference such as "
+            "{keyring: NAME}, not a literal value: store the value with "
+            "'cmem-profile secret set NAME'",
+            id="literal-secret",
+        ),
+        pytest.param(
+            GOOD + "base_url: gateway\n",
+            "p.yaml:3:11: $.base_url: 'gateway' is not an http(s) URL with a host "
+            "(like https://gateway.example.com)",
+            id="bad-url",
+        ),
+        pytest.param(
+            "description: x\nprovider: gemini\nmodel: gemini-pro\ncredentials:\n  api_key: {keyring: g}\n",
+            "p.yaml:3:8: $.model: 'gemini-pro' is not one of: gemini-flash-latest, "
+            "gemini-flash-lite-latest, gemini-3.5-flash, gemini-3.1-flash-lite, gemini-3-flash-preview",
+            id="bad-gemini-model",
+        ),
+        pytest.param(
+            "description: x\nprovider: gemini\nbase_url: https://g.example.com\n"
+            "credentials:\n  api_key: {keyring: g}\n",
+            "p.yaml:3:1: $.base_url: is not allowed here: Gemini has a fixed endpoint in claude-mem.",
+            id="gemini-base-url",
+        ),
+        pytest.param(
+            "provider: claude\n",
+            "p.yaml:1:1: $: missing required key 'description'",
+            id="missing-description",
+        ),
+        pytest.param(
+            GOOD + "settings:\n  CLAUDE_MEM_DATA_DIR: /tmp/x\n",
+            "p.yaml:4:3: $.settings.CLAUDE_MEM_DATA_DIR: is not allowed here: "
+            "Never set: parts of claude-mem follow it and parts do not.",
+            id="data-dir",
+        ),
+        pytest.param(
+            GOOD + "settings:\n  CLAUDE_MEM_SERVER_API_KEY: plain\n",
+            "p.yaml:4:30: $.settings.CLAUDE_MEM_SERVER_API_KEY: must be a secret reference such as "
+            "{keyring: NAME}, not a literal value: store the value with "
+            "'cmem-profile secret set NAME'",
+            id="literal-secret-setting",
+        ),
+        pytest.param(
+            GOOD + "settings:\n  FOO: bar\n",
+            "p.yaml:4:3: $.settings.FOO: 'FOO' is not a claude-mem setting: names start with "
+            "CLAUDE_MEM_ and use A-Z, 0-9, _",
+            id="not-a-setting",
+        ),
+        pytest.param(
+            GOOD + "credentials:\n  api_key: {keyring: Bad Name}\n",
+            "p.yaml:4:22: $.credentials.api_key.keyring: 'Bad Name' is not a secret name: "
+            "use lowercase letters, digits, '-' and '_' (up to 64)",
+            id="bad-secret-name",
+        ),
+        pytest.param(
+            GOOD + "credentials:\n  api_key: {keyring: a}\n  auth_token: {keyring: b}\n",
+            "p.yaml:5:3: $.credentials.auth_token: set api_key or auth_token, not both: "
+            "claude-mem then sends only the API key",
+            id="key-and-token",
+        ),
+        pytest.param(
+            "description: x\nprovider: openrouter\n",
+            "p.yaml:2:11: $.provider: openrouter needs credentials.api_key: without a key "
+            "claude-mem silently falls back to claude (use a dummy reference for a local server)",
+            id="openrouter-without-key",
+        ),
+        pytest.param(
+            GOOD + f"model: {SECRET}\n",
+            "p.yaml:3:8: $.model: looks like a pasted secret (key prefix sk-ant-): store it with "
+            "'cmem-profile secret set NAME' and reference it as {keyring: NAME}",
+            id="pasted-secret",
+        ),
+        pytest.param(
+            GOOD + "---\ndescription: y\n",
+            "p.yaml:3:1: $: YAML syntax error: a profile is one YAML document: remove the '---' "
+            "and what follows",
+            id="two-documents",
+        ),
+        pytest.param(
+            "",
+            "p.yaml:1:1: $: empty file: a profile needs at least a description and a provider",
+            id="empty",
+        ),
+        pytest.param(
+            GOOD + "settings:\n  CLAUDE_MEM_GEMINI_API_KEY: {keyring: g}\n",
+            "p.yaml:4:3: $.settings.CLAUDE_MEM_GEMINI_API_KEY: is not allowed here: Use "
+            "credentials.api_key: this settings key silently beats .env, so cmem-profile keeps it empty.",
+            id="settings-api-key",
+        ),
+    ],
+)
+def test_bad_profile_gives_one_exact_message(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], text: str, expected: str
+) -> None:
+    (tmp_path / "p.yaml").write_text(text)
+    assert main(["validate", "p.yaml"]) == 1
+    out, err = capsys.readouterr()
+    assert out.splitlines() == [expected]
+    assert "Traceback" not in err
+    assert SECRET not in out + err
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        pytest.param(
+            GOOD + "base_url: https://gw.example.com/v1\nsettings:\n"
+            '  CLAUDE_MEM_TIER_ROUTING_ENABLED: "false"\n',
+            "p.yaml:3:11: $.base_url: warning: ends in /v1: claude-mem appends /v1/messages, so "
+            "requests go to .../v1/v1/messages; drop the /v1",
+            id="v1-suffix",
+        ),
+        pytest.param(
+            GOOD + "base_url: https://gw.example.com\n",
+            "p.yaml:3:11: $.base_url: warning: a gateway with tier routing on: claude-mem sends "
+            "the literal model 'haiku' for simple batches; set "
+            'settings.CLAUDE_MEM_TIER_ROUTING_ENABLED: "false" or the CLAUDE_MEM_TIER_*_MODEL settings',
+            id="gateway-tier-routing",
+        ),
+    ],
+)
+def test_warnings_do_not_fail(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], text: str, expected: str
+) -> None:
+    (tmp_path / "p.yaml").write_text(text)
+    assert main(["validate", "p.yaml"]) == 0
+    assert capsys.readouterr().out.splitlines() == [expected]
+
+
+def test_all_errors_of_all_files_sorted_by_position(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    d = tmp_path / "team"
+    d.mkdir()
+    (d / "a.yaml").write_text("provider: nope\nextra: 1\n")
+    (d / "b.yaml").write_text(GOOD + "x: 1\n")
+    (d / "Bad_Name.yaml").write_text(GOOD)
+    assert main(["--profiles-dir", str(d), "validate"]) == 1
+    out, err = capsys.readouterr()
+    assert [line.split(": ", 1)[0] for line in out.splitlines()] == [
+        "team/Bad_Name.yaml:1:1",
+        "team/a.yaml:1:1",
+        "team/a.yaml:1:11",
+        "team/a.yaml:2:1",
+        "team/b.yaml:3:1",
+    ]
+    assert err == "3 files checked: 5 errors, 0 warnings\n"
+
+
+def test_json_records(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "p.yaml").write_text(GOOD + "provider: gemini\n")
+    assert main(["validate", "--json", "p.yaml"]) == 1
+    assert json.loads(capsys.readouterr().out) == [
+        {
+            "file": "p.yaml",
+            "line": 3,
+            "column": 1,
+            "path": "$.provider",
+            "message": "duplicate key 'provider' (first set on line 2): keep one",
+            "severity": "error",
+        }
+    ]
+
+
+def test_missing_file_is_a_problem_not_a_traceback(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["validate", "nope.yaml"]) == 1
+    assert capsys.readouterr().out == "nope.yaml:1:1: $: no such file\n"
+
+
+def test_binary_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "p.yaml").write_bytes(b"description: \xff\xfe\n")
+    assert main(["validate", "p.yaml"]) == 1
+    assert capsys.readouterr().out == "p.yaml:1:1: $: not UTF-8 text (byte 13): save it as UTF-8\n"
+
+
+def test_bundled_profiles_validate(repo_profiles: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--profiles-dir", str(repo_profiles), "validate"]) == 0
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err == "7 files checked: 0 errors, 0 warnings\n"
