@@ -1,14 +1,84 @@
-"""What cmem-profile wrote last: the active profile, owned keys, baselines, generations."""
+"""What cmem-profile wrote last: the active profile, owned keys, baselines, generations.
+
+The state never holds a secret. An owned key records a salted fingerprint of the value
+written and, as its baseline, the number of the generation whose saved files hold the value
+from before cmem-profile took the key over; generations are 0600 copies of both files in a
+0700 directory, so a secret baseline lives only where the .env copies already are.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
+import os
+import secrets
+import shutil
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from cmem_profiles.errors import TargetError
 from cmem_profiles.paths import DataPaths
 
 STATE_FILE = "state.json"
+GENERATIONS = "generations"
+KEEP_GENERATIONS = 20
+FILES = (".env", "settings.json")
+
+
+@dataclass
+class OwnedKey:
+    """A key cmem-profile set or cleared, and where its pre-takeover value is kept."""
+
+    fp: str | None  # fingerprint of the value written; None when cmem-profile removed the key
+    baseline: int
+    value: str | None = None  # the value written, kept only when it is not a secret
+    secret: str | None = None  # label of the secret reference the value came from
+
+
+@dataclass
+class Generation:
+    """One numbered pair of files: as found, as a switch wrote them, or as a rollback restored."""
+
+    number: int
+    time: str
+    kind: str  # found | external | use | rollback
+    profile: str | None
+    changes: list[dict[str, str]] = field(default_factory=list)
+
+
+Owned = dict[str, dict[str, OwnedKey]]
+
+
+@dataclass
+class State:
+    """The whole state file."""
+
+    salt: str = field(default_factory=lambda: secrets.token_hex(16))
+    active: str | None = None
+    generation: int | None = None  # the generation the live files were last written as
+    owned: Owned = field(default_factory=lambda: {f: {} for f in FILES})
+    generations: list[Generation] = field(default_factory=list)
+
+    def fingerprint(self, value: str) -> str:
+        return hmac.new(self.salt.encode(), value.encode(), hashlib.sha256).hexdigest()[:32]
+
+    @staticmethod
+    def tag(value: str) -> str:
+        """A 4-hex display tag: the same in a preview and a switch, too short to reveal anything."""
+        return hashlib.sha256(value.encode()).hexdigest()[:4]
+
+    def find(self, number: int) -> Generation | None:
+        return next((g for g in self.generations if g.number == number), None)
+
+    def next_number(self, paths: DataPaths) -> int:
+        # Count directories too: a crash can leave a generation written but never recorded.
+        seen = [g.number for g in self.generations]
+        root = paths.state_dir / GENERATIONS
+        if root.is_dir():
+            seen += [int(p.name) for p in root.iterdir() if p.name.isdigit()]
+        return max(seen, default=-1) + 1
 
 
 def state_file(paths: DataPaths) -> Path:
@@ -16,15 +86,137 @@ def state_file(paths: DataPaths) -> Path:
 
 
 def read_state(paths: DataPaths) -> dict[str, Any] | None:
-    """The state, or None before the first switch (or when it is unreadable)."""
+    """The raw state, or None before the first switch (or when it is unreadable)."""
     try:
-        data: dict[str, Any] = json.loads(state_file(paths).read_bytes())
+        data = json.loads(state_file(paths).read_bytes())
     except (OSError, ValueError):
         return None
     return data if isinstance(data, dict) else None
 
 
 def active_profile(paths: DataPaths) -> str | None:
+    """The active profile's name, from the state alone: cheap enough for a shell prompt."""
     state = read_state(paths)
     active = state.get("active") if state else None
     return active if isinstance(active, str) else None
+
+
+def load_state(paths: DataPaths) -> State:
+    raw = read_state(paths)
+    if raw is None:
+        if state_file(paths).exists():
+            raise TargetError(
+                f"{state_file(paths)}: unreadable state",
+                hint="move it aside; cmem-profile then treats the live files as first found",
+            )
+        return State()
+    try:
+        return State(
+            salt=raw["salt"],
+            active=raw.get("active"),
+            generation=raw.get("generation"),
+            owned=_owned_from(raw.get("owned", {})),
+            generations=[Generation(**g) for g in raw.get("generations", [])],
+        )
+    except (KeyError, TypeError) as err:
+        raise TargetError(f"{state_file(paths)}: unexpected content ({err})") from None
+
+
+def _owned_from(raw: dict[str, Any]) -> Owned:
+    owned: Owned = {f: {} for f in FILES}
+    for file, keys in raw.items():
+        owned[file] = {k: OwnedKey(**v) for k, v in keys.items()}
+    return owned
+
+
+def owned_to_json(owned: Owned) -> dict[str, Any]:
+    return {f: {k: asdict(v) for k, v in keys.items()} for f, keys in owned.items()}
+
+
+def save_state(paths: DataPaths, state: State) -> None:
+    from cmem_profiles.targets import write_atomic
+
+    data = {
+        "version": 1,
+        "salt": state.salt,
+        "active": state.active,
+        "generation": state.generation,
+        "owned": owned_to_json(state.owned),
+        "generations": [asdict(g) for g in state.generations],
+    }
+    write_atomic(state_file(paths), (json.dumps(data, indent=2) + "\n").encode(), 0o600)
+
+
+def generation_dir(paths: DataPaths, number: int) -> Path:
+    return paths.state_dir / GENERATIONS / str(number)
+
+
+def save_generation(
+    paths: DataPaths,
+    number: int,
+    contents: dict[str, bytes | None],
+    owned: Owned,
+    active: str | None,
+) -> None:
+    """Keep both files (0600, from birth) and the ownership that goes with them."""
+    from cmem_profiles.targets import ensure_private_dir
+
+    directory = generation_dir(paths, number)
+    if directory.exists():  # left by a crash before the state recorded it
+        shutil.rmtree(directory)
+    ensure_private_dir(directory)
+    exists = {name: data is not None for name, data in contents.items()}
+    meta = {"active": active, "owned": owned_to_json(owned), "exists": exists}
+    for name, data in contents.items():
+        if data is not None:
+            _write_private(directory / name, data)
+    _write_private(directory / "meta.json", json.dumps(meta, indent=2).encode())
+
+
+def _write_private(path: Path, data: bytes) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        os.fchmod(fd, 0o600)
+        os.write(fd, data)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def load_generation(
+    paths: DataPaths, number: int
+) -> tuple[dict[str, bytes | None], Owned, str | None]:
+    """A generation's files (None where the file did not exist), ownership and active profile."""
+    directory = generation_dir(paths, number)
+    try:
+        meta = json.loads((directory / "meta.json").read_bytes())
+        contents = {
+            name: (directory / name).read_bytes() if meta["exists"].get(name) else None
+            for name in FILES
+        }
+    except (OSError, ValueError, KeyError) as err:
+        raise TargetError(
+            f"generation {number} is missing or damaged ({directory})",
+            hint="see 'cmem-profile history' for the generations that exist",
+        ) from err
+    return contents, _owned_from(meta["owned"]), meta["active"]
+
+
+def prune(paths: DataPaths, state: State) -> None:
+    """Keep generation 0, the last KEEP_GENERATIONS others, and every one a baseline points at."""
+    numbers = sorted(g.number for g in state.generations)
+    keep = {0, *numbers[-KEEP_GENERATIONS:]}
+    if state.generation is not None:
+        keep.add(state.generation)
+    pending = [state.owned] + [load_generation(paths, n)[1] for n in keep if n in numbers]
+    while pending:
+        for keys in pending.pop().values():
+            for owned in keys.values():
+                if owned.baseline not in keep and owned.baseline in numbers:
+                    keep.add(owned.baseline)
+                    pending.append(load_generation(paths, owned.baseline)[1])
+    state.generations = [g for g in state.generations if g.number in keep]
+    root = paths.state_dir / GENERATIONS
+    for directory in root.iterdir() if root.is_dir() else ():
+        if directory.name.isdigit() and int(directory.name) not in keep:
+            shutil.rmtree(directory)

@@ -1,0 +1,78 @@
+"""`use` and `diff`: switch claude-mem to a profile, or show exactly what that would change."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from dataclasses import asdict
+
+from cmem_profiles import output
+from cmem_profiles.apply import Change, Outcome, switch
+from cmem_profiles.paths import data_paths
+from cmem_profiles.profiles import find_profile
+from cmem_profiles.render import render_plan
+
+
+def run(args: argparse.Namespace) -> int:
+    dry_run = args.verb == "diff" or args.dry_run
+    paths = data_paths(args.data_dir)
+    plan = render_plan(find_profile(args.name, args.profiles_dir))
+    refs = plan.secret_refs()
+    values = {}
+    if refs:
+        from cmem_profiles.secrets import resolve_all
+
+        # Every secret is resolved before anything is written; a terminal may be asked for one.
+        interactive = not (args.no_input or dry_run) and sys.stdin.isatty()
+        values = resolve_all(refs, interactive=interactive)
+    outcome = switch(paths, plan.bind(values), dry_run=dry_run, force=args.force, adopt=args.adopt)
+    if args.json:
+        output.emit_json(
+            {
+                "profile": outcome.profile,
+                "dry_run": dry_run,
+                "changed": bool(outcome.changes),
+                "generation": outcome.generation,
+                "changes": [{**asdict(c), "op": c.op} for c in outcome.changes],
+                "overwritten_hand_edits": [asdict(d) for d in outcome.drift],
+            }
+        )
+    else:
+        _report(outcome, dry_run, verbose=args.verbose)
+    return 1 if args.exit_code and outcome.changes else 0
+
+
+def _report(outcome: Outcome, dry_run: bool, *, verbose: bool) -> None:
+    if verbose:
+        for link in outcome.symlinks:
+            output.note(f"writing through symlink {link}")
+    for drift in outcome.drift:
+        output.warn(f"{drift.file}: {drift.key} was changed by hand; the edit is replaced")
+    if not outcome.changes:
+        state = "would change nothing" if dry_run else "already active; nothing changed"
+        output.emit(f"{outcome.profile}: {state}")
+        return
+    if dry_run:
+        output.emit(f"switching to {outcome.profile} would change:")
+    else:
+        output.emit(f"switched to {outcome.profile} (generation {outcome.generation}):")
+    print_changes(outcome.changes)
+
+
+def print_changes(changes: list[Change]) -> None:
+    """Per file, per key: + added, ~ changed, - removed; secrets arrive already masked."""
+    current = None
+    for change in changes:
+        if change.file != current:
+            current = change.file
+            output.emit(f"{change.file}:")
+        output.emit(f"  {describe(change)}")
+
+
+def describe(change: Change) -> str:
+    note = " (restored)" if change.restored else ""
+    if change.op == "add":
+        return f"+ {change.key}={change.new}{note}"
+    if change.op == "remove":
+        return f"- {change.key}{note}"
+    return f"~ {change.key}: {change.old} -> {change.new}{note}"
