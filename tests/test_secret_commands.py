@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import io
 import json
 import os
@@ -11,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from cmem_profiles import secrets
-from cmem_profiles.commands.secret import fill_status, render_rows, secret_rows
+from cmem_profiles.commands.secret import fill_status, render_rows, run, secret_rows
+from cmem_profiles.errors import SecretError
 from cmem_profiles.keyring_backend import WAYS_OUT
 from cmem_profiles.main import main
 from cmem_profiles.secretref import SecretRef
@@ -176,6 +178,16 @@ def test_set_rejects_an_invalid_name(
         "cmem-profile: error: invalid secret name 'Corp Gateway'\n"
         "hint: names are 1-64 characters of a-z, 0-9, '-' and '_', starting with a letter or digit\n",
     )
+
+
+def test_set_refuses_a_value_on_the_command_line(capsys: pytest.CaptureFixture[str]) -> None:
+    # For when the parser accepts a stray VALUE so that it can be refused without echoing it.
+    args = argparse.Namespace(secret_verb="set", secret_name="corp-gateway", secret_value=VALUE)
+    with pytest.raises(SecretError) as err:
+        run(args)
+    assert err.value.message == "secret set takes no value on the command line; nothing stored"
+    assert VALUE not in f"{err.value.message} {err.value.hint}"
+    assert secrets.lookup("corp-gateway") == (None, BACKEND)
 
 
 # --- get ----------------------------------------------------------------------------------

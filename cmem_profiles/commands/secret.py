@@ -54,6 +54,13 @@ class SecretRow:
 def run(args: argparse.Namespace) -> int:
     verb: str = args.secret_verb
     if verb == "set":
+        if getattr(args, "secret_value", None) is not None:
+            # Never echoed: it is a secret that just went into shell history and the process list.
+            raise SecretError(
+                "secret set takes no value on the command line; nothing stored",
+                hint=f"run 'cmem-profile secret set {args.secret_name}' for a hidden prompt,"
+                " or pipe the value in; then remove the value from your shell history",
+            )
         return _set(args.secret_name)
     if verb == "get":
         return _get(args.secret_name, reveal=args.reveal)
