@@ -41,7 +41,12 @@ _PATTERN_MESSAGES = {
 
 
 def schema_text(name: str = SCHEMA_FILE) -> str:
-    return resources.files("cmem_profiles").joinpath("schemas").joinpath(name).read_text(encoding="utf-8")
+    return (
+        resources.files("cmem_profiles")
+        .joinpath("schemas")
+        .joinpath(name)
+        .read_text(encoding="utf-8")
+    )
 
 
 @cache
