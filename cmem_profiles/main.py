@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 
@@ -163,6 +164,8 @@ def build_parser() -> argparse.ArgumentParser:
     ssub = p.add_subparsers(dest="secret_verb", metavar="ACTION", required=True)
     sp = ssub.add_parser("set", help="store a secret (hidden prompt, or the value piped on stdin)")
     sp.add_argument("secret_name", metavar="NAME")
+    # Caught so a value typed on the command line is refused, not echoed by argparse's error.
+    sp.add_argument("secret_value", nargs="?", help=argparse.SUPPRESS)
     sp = ssub.add_parser("get", help="tell whether a secret is stored; --reveal prints it")
     sp.add_argument("secret_name", metavar="NAME")
     sp.add_argument("--reveal", action="store_true", help="print the value itself")
@@ -188,12 +191,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        return run(args)
+        code = run(args)
+        sys.stdout.flush()  # inside the handlers: a closed pipe must not surface at exit
+        return code
     except CmemProfileError as err:
         print(f"{PROG}: error: {err.message}", file=sys.stderr)
         if err.hint:
             print(f"hint: {err.hint}", file=sys.stderr)
         return 1
+    except BrokenPipeError:
+        # The reader went away (`cmem-profile list | head`): not an error worth a message.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted", file=sys.stderr)
         return 130

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -18,6 +19,7 @@ from secret_service import (
     cmem_profile,
 )
 
+from cmem_profiles.envfile import parse_claude_mem
 from cmem_profiles.keyring_backend import WAYS_OUT
 
 pytestmark = [
@@ -163,3 +165,49 @@ def test_a_process_left_in_the_session_is_caught(service: SecretService) -> None
     service.linger = 0.2
     with pytest.raises(AssertionError, match="left processes behind"):
         run_session(service, [Step(["sh", "-c", "sleep 30 >/dev/null 2>&1 &"])])
+
+
+def test_use_resolves_a_keyring_secret_into_env_and_nowhere_else(
+    service: SecretService, tmp_path: Path
+) -> None:
+    data = tmp_path / "claude-mem"
+    use = [*CMEM, "--profiles-dir", str(REPO / "profiles"), "--data-dir", str(data)]
+    stored, switched, listed = run_session(
+        service,
+        [
+            Step([*CMEM, "secret", "set", "corp-gateway"], stdin=VALUE + "\n"),
+            Step([*use, "use", "corporate", "--no-input"]),
+            Step([*CMEM, "--profiles-dir", str(REPO / "profiles"), "secret", "list", "--json"]),
+        ],
+    )
+    assert switched.returncode == 0, switched.stderr
+    for result in (stored, switched, listed):
+        assert VALUE not in result.stdout + result.stderr
+    assert parse_claude_mem((data / ".env").read_text())["ANTHROPIC_API_KEY"] == VALUE
+    holders = sorted(
+        str(p.relative_to(data))
+        for p in [*data.rglob("*"), *(REPO / "profiles").rglob("*")]
+        if p.is_file() and VALUE.encode() in p.read_bytes()
+    )
+    assert holders == [".cmem-profile/generations/1/.env", ".env"]
+    assert all((data / h).stat().st_mode & 0o777 == 0o600 for h in holders)
+    rows = {row["name"]: row for row in json.loads(listed.stdout)["secrets"]}
+    assert rows["corp-gateway"]["status"] == "stored"
+    assert rows["gemini"]["status"] == "missing"
+
+
+def test_use_without_a_dbus_session_writes_nothing(tmp_path: Path) -> None:
+    data = tmp_path / "claude-mem"
+    done = run_without_session(
+        "--profiles-dir",
+        str(REPO / "profiles"),
+        "--data-dir",
+        str(data),
+        "use",
+        "corporate",
+        backend=SECRET_SERVICE_BACKEND,
+    )
+    assert done.returncode == 1
+    assert done.stderr.startswith("cmem-profile: error: no usable keyring: ")
+    assert done.stderr.endswith(HINT)
+    assert not data.exists()

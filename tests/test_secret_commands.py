@@ -390,3 +390,13 @@ def test_secret_values_are_never_in_list_output(
         assert main(["--profiles-dir", str(profiles), *argv]) == 0
         output(capsys)
     assert os.environ["OR_KEY"] == VALUE
+
+
+def test_value_on_the_command_line_is_refused_and_never_echoed(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["secret", "set", "corp-gateway", VALUE]) == 1
+    out, err = capsys.readouterr()
+    assert VALUE not in out + err
+    assert err.startswith("cmem-profile: error: secret set takes no value on the command line")
+    assert main(["secret", "get", "corp-gateway"]) == 1
