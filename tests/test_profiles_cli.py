@@ -182,3 +182,34 @@ def test_usage_error_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
         main(["show"])
     assert exc.value.code == 2
     assert "the following arguments are required: name" in capsys.readouterr().err
+
+
+def test_closed_pipe_is_quiet(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    for i in range(60):  # more output than a pipe buffer holds
+        _profile(
+            tmp_path / "many", f"p{i}", "a profile with a description long enough to fill pipes"
+        )
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # the reader is gone before the first byte is written
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "cmem_profiles",
+            "--profiles-dir",
+            str(tmp_path / "many"),
+            "list",
+            "--json",
+        ],
+        stdout=write_end,
+        stderr=subprocess.PIPE,
+        text=True,
+        check=False,
+    )
+    os.close(write_end)
+    assert done.stderr == ""
+    assert done.returncode == 141

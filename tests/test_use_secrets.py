@@ -11,10 +11,10 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import REPO
 
 from cmem_profiles.envfile import parse_claude_mem
 from cmem_profiles.main import main
-from conftest import REPO
 
 PROFILES = str(REPO / "profiles")
 VALUE = "sk-ant-api03-promptedVALUE0001"
