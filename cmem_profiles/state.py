@@ -203,20 +203,22 @@ def load_generation(
 
 
 def prune(paths: DataPaths, state: State) -> None:
-    """Keep generation 0, the last KEEP_GENERATIONS others, and every one a baseline points at."""
+    """Keep generation 0, the last KEEP_GENERATIONS others and the current one as rollback
+    targets, and the files of any generation a kept ownership map takes a baseline from."""
     numbers = sorted(g.number for g in state.generations)
     keep = {0, *numbers[-KEEP_GENERATIONS:]}
     if state.generation is not None:
         keep.add(state.generation)
-    pending = [state.owned] + [load_generation(paths, n)[1] for n in keep if n in numbers]
-    while pending:
-        for keys in pending.pop().values():
-            for owned in keys.values():
-                if owned.baseline not in keep and owned.baseline in numbers:
-                    keep.add(owned.baseline)
-                    pending.append(load_generation(paths, owned.baseline)[1])
+    # A baseline source needs only its files: it is no rollback target, so its own
+    # baselines are not needed in turn, and pruning stays bounded.
+    needed = set(keep)
+    for owned in [
+        state.owned,
+        *(load_generation(paths, n)[1] for n in sorted(keep & set(numbers))),
+    ]:
+        needed |= {key.baseline for keys in owned.values() for key in keys.values()}
     state.generations = [g for g in state.generations if g.number in keep]
     root = paths.state_dir / GENERATIONS
     for directory in root.iterdir() if root.is_dir() else ():
-        if directory.name.isdigit() and int(directory.name) not in keep:
+        if directory.name.isdigit() and int(directory.name) not in needed:
             shutil.rmtree(directory)

@@ -317,3 +317,44 @@ def test_env_file_mode_is_0600(data_dir: Path) -> None:
     (data_dir / ".env").chmod(0o644)
     assert use("use", "corporate") == 0
     assert os.stat(data_dir / ".env").st_mode & 0o777 == 0o600
+
+
+def test_pruning_keeps_generation_0_the_last_20_and_every_baseline(
+    data_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert use("use", "corporate") == 0  # generation 1: tier routing's baseline is generation 0
+    for i in range(12):
+        assert use("use", "gemini" if i % 2 else "openrouter") == 0
+    capsys.readouterr()
+    assert main(["history", "--json"]) == 0
+    numbers = [g["number"] for g in json.loads(capsys.readouterr().out)]
+    assert numbers == list(range(14))
+    for i in range(12):
+        assert use("use", "gemini" if i % 2 else "openrouter") == 0
+    capsys.readouterr()
+    assert main(["history", "--json"]) == 0
+    numbers = [g["number"] for g in json.loads(capsys.readouterr().out)]
+    assert numbers == [0, *range(6, 26)]
+    on_disk = sorted(int(p.name) for p in (data_dir / ".cmem-profile" / "generations").iterdir())
+    assert on_disk == [0, 5, *numbers[1:]]  # 5 holds the baselines of generation 6's keys
+    assert main(["rollback", "5"]) == 1  # a baseline source only, not a rollback target
+    assert main(["rollback", "6"]) == 0
+    assert use("use", "subscription") == 0  # releases generation 6's keys through 5's files
+    assert main(["rollback", "0"]) == 0
+    assert _settings(data_dir)["CLAUDE_MEM_TIER_ROUTING_ENABLED"] == "true"
+
+
+def test_legacy_nested_settings_keep_their_shape_and_siblings(
+    isolated: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CMEM_PROFILE_SECRET_GEMINI", "AIzaLEGACY")
+    data = isolated / ".claude-mem"
+    data.mkdir()
+    legacy = {"env": {"CLAUDE_MEM_PROVIDER": "claude", "CLAUDE_MEM_MODE": "code"}, "theme": "dark"}
+    (data / "settings.json").write_text(json.dumps(legacy, indent=2) + "\n")
+    assert use("use", "gemini") == 0
+    written = _settings(data)
+    assert written["theme"] == "dark"
+    assert written["env"]["CLAUDE_MEM_PROVIDER"] == "gemini"  # type: ignore[index]
+    assert written["env"]["CLAUDE_MEM_MODE"] == "code"  # type: ignore[index]
+    assert "CLAUDE_MEM_PROVIDER" not in written
