@@ -17,6 +17,13 @@ from cmem_profiles.envfile import EnvDocument
 from cmem_profiles.errors import CmemProfileError, DriftError, TargetError
 from cmem_profiles.paths import DataPaths
 from cmem_profiles.render import ENV, ENV_KEYS, SETTINGS, Plan
+from cmem_profiles.settings_json import (
+    merge_settings,
+    parse_settings_document,
+    render_settings,
+    rewrap_settings,
+    settings_of,
+)
 from cmem_profiles.state import (
     Generation,
     Owned,
@@ -33,12 +40,7 @@ from cmem_profiles.targets import (
     SwitchLock,
     apply_files,
     ensure_private_dir,
-    merge_settings,
-    parse_settings_document,
     read_snapshot,
-    render_settings,
-    rewrap_settings,
-    settings_of,
 )
 
 SECRET_SUFFIXES = ("_KEY", "_TOKEN", "_SECRET", "_PASSWORD")

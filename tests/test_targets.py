@@ -17,19 +17,21 @@ from pathlib import Path
 import pytest
 
 from cmem_profiles.errors import LockTimeout, TargetError
+from cmem_profiles.settings_json import (
+    is_legacy_shape,
+    merge_settings,
+    parse_settings,
+    parse_settings_document,
+    render_settings,
+    rewrap_settings,
+    settings_of,
+)
 from cmem_profiles.targets import (
     FileWrite,
     SwitchLock,
     apply_files,
     ensure_private_dir,
-    is_legacy_shape,
-    merge_settings,
-    parse_settings,
-    parse_settings_document,
     read_snapshot,
-    render_settings,
-    rewrap_settings,
-    settings_of,
     write_atomic,
 )
 
