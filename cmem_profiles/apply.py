@@ -8,9 +8,12 @@ files are written atomically, together, after the previous content is kept as a 
 from __future__ import annotations
 
 import json
+import shutil
 import time
+from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
 from cmem_profiles.envfile import EnvDocument
@@ -29,14 +32,17 @@ from cmem_profiles.state import (
     Owned,
     OwnedKey,
     State,
+    generation_dir,
     load_generation,
     load_state,
     prune,
     save_generation,
     save_state,
+    state_file,
 )
 from cmem_profiles.targets import (
     FileWrite,
+    Snapshot,
     SwitchLock,
     apply_files,
     ensure_private_dir,
@@ -76,6 +82,7 @@ class Outcome:
     generation: int | None = None
     drift: list[Drift] = field(default_factory=list)
     symlinks: list[str] = field(default_factory=list)
+    recovered: str | None = None  # profile of an interrupted switch that was undone first
 
 
 class Files:
@@ -156,7 +163,12 @@ def _drift(state: State, live: _Live) -> list[Drift]:
 
 def live_drift(paths: DataPaths) -> list[Drift]:
     """Owned keys whose live value is no longer what cmem-profile wrote."""
-    return _drift(load_state(paths), _Live(paths))
+    if not state_file(paths).exists():
+        return []  # nothing owned yet; and a check must not create the data dir
+    with _lock(paths, dry_run=False):
+        state = load_state(paths)
+        _recover(paths, state)
+        return _drift(state, _Live(paths))
 
 
 def drift_error(drift: list[Drift], state: State) -> DriftError:
@@ -191,13 +203,14 @@ def switch(
     """Apply a plan whose secrets are bound: only owned keys change, both files or neither."""
     with _lock(paths, dry_run):
         state = load_state(paths)
+        recovered = None if dry_run else _recover(paths, state)
         live = _Live(paths)
         drift = _drift(state, live)
         if drift and not (force or adopt):
             raise drift_error(drift, state)
         adopted = {(d.file, d.key) for d in drift} if adopt else set()
         recorded = _live_is_generation(paths, state, live)
-        fresh = state.next_number(paths)
+        fresh = state.next_number()
         base = state.generation if recorded and state.generation is not None else fresh
 
         owned: Owned = {ENV: {}, SETTINGS: {}}
@@ -224,10 +237,11 @@ def switch(
             for key, previous in keys.items():
                 if key not in owned.get(file, {}):
                     # Released: back to its value from before cmem-profile took it over;
-                    # the live files are that generation when it is the one last written.
+                    # the live files hold it when they are that generation, or when the
+                    # hand edit of this key is adopted as its baseline.
                     source = (
                         live
-                        if previous.baseline == base
+                        if previous.baseline == base or (file, key) in adopted
                         else _generation_files(paths, previous.baseline)
                     )
                     after[file][key] = source.get(file, key)
@@ -245,54 +259,143 @@ def switch(
             for key, value in after[file].items()
             if live.get(file, key) != value
         ]
-        outcome = Outcome(plan.profile, changes, drift=drift, symlinks=_symlinks(live))
+        outcome = Outcome(
+            plan.profile, changes, drift=drift, symlinks=_symlinks(live), recovered=recovered
+        )
         if dry_run or (not changes and state.active == plan.profile and recorded):
             return outcome
-
-        new = _render(live, after)
         if not recorded:
             _record_found(paths, state, fresh, live)
-        number = state.next_number(paths) if not recorded else fresh
-        summary = [{"file": c.file, "key": c.key, "op": c.op} for c in changes]
-        save_generation(paths, number, new, owned, plan.profile)
-        _write(paths, live, new)
-        state.owned, state.active, state.generation = owned, plan.profile, number
-        state.generations.append(Generation(number, _now(), "use", plan.profile, summary))
-        prune(paths, state)
-        save_state(paths, state)
-        outcome.generation = number
+        new = {
+            ENV: _env_bytes(live, after[ENV]),
+            SETTINGS: _settings_bytes(live.document, after[SETTINGS]),
+        }
+        record = Generation(state.next_number(), _now(), "use", plan.profile, _summary(changes))
+        _commit(paths, state, live, new, owned=owned, record=record, settings_after=after[SETTINGS])
+        outcome.generation = record.number
         return outcome
 
 
-def _render(live: _Live, after: dict[str, dict[str, str | None]]) -> dict[str, bytes | None]:
+def _env_bytes(live: _Live, changes: dict[str, str | None]) -> bytes | None:
     env = live.env
-    for key, value in after[ENV].items():
+    for key, value in changes.items():
         if value is None:
             env.remove(key)
         else:
             env.set(key, value)
-    settings_set = {k: v for k, v in after[SETTINGS].items() if v is not None}
-    settings_clear = [k for k, v in after[SETTINGS].items() if v is None]
-    merged = merge_settings(live.settings, settings_set, remove_keys=settings_clear)
-    env_text = env.render()
-    env_existed = live.snapshots[ENV].exists
-    return {
-        ENV: env_text.encode() if env_text or env_existed else None,
-        SETTINGS: render_settings(rewrap_settings(live.document, merged)),
+    text = env.render()
+    return text.encode() if text or live.snapshots[ENV].exists else None
+
+
+def _settings_bytes(document: dict[str, object], changes: dict[str, str | None]) -> bytes:
+    values = {k: v for k, v in changes.items() if v is not None}
+    cleared = [k for k, v in changes.items() if v is None]
+    merged = merge_settings(settings_of(document), values, remove_keys=cleared)
+    return render_settings(rewrap_settings(document, merged))
+
+
+def _summary(changes: list[Change]) -> list[dict[str, str]]:
+    return [{"file": c.file, "key": c.key, "op": c.op} for c in changes]
+
+
+def _commit(
+    paths: DataPaths,
+    state: State,
+    live: Files,
+    new: dict[str, bytes | None],
+    *,
+    owned: Owned,
+    record: Generation,
+    settings_after: dict[str, str | None] | None = None,
+) -> None:
+    """Write both files as a journaled transaction and record the generation they become.
+
+    The new generation and a pending mark are saved first: a crash part-way leaves the mark,
+    and the next switch or rollback undoes the half-written files before it starts.
+    """
+    save_generation(paths, record.number, new, owned, record.profile)
+    state.pending = {
+        "generation": record.number,
+        "previous": state.generation,
+        "profile": record.profile,
     }
+    save_state(paths, state)
+    try:
+        _write(paths, live, new, settings_after)
+    except BaseException:
+        state.pending = None
+        shutil.rmtree(generation_dir(paths, record.number), ignore_errors=True)
+        save_state(paths, state)
+        raise
+    state.owned, state.active, state.generation = owned, record.profile, record.number
+    state.pending = None
+    state.generations.append(record)
+    prune(paths, state)
+    save_state(paths, state)
 
 
-def _write(paths: DataPaths, live: _Live, new: dict[str, bytes | None]) -> None:
+def _recover(paths: DataPaths, state: State) -> str | None:
+    """Undo the files an interrupted switch or rollback half wrote; return its profile."""
+    pending = state.pending
+    if not pending:
+        return None
+    number, previous = pending["generation"], pending["previous"]
+    targets = {ENV: paths.env_file, SETTINGS: paths.settings_file}
+    written, _, _ = load_generation(paths, number)
+    before, _, _ = load_generation(paths, previous) if previous is not None else (None, None, None)
+    if before is not None:
+        writes = []
+        for name, path in targets.items():
+            snapshot = read_snapshot(path)
+            if (snapshot.data if snapshot.exists else None) == written[name] != before[name]:
+                mode = 0o600 if name == ENV else (snapshot.mode or 0o600)
+                writes.append(FileWrite(path, before[name], mode))
+        apply_files(writes)
+    state.pending = None
+    shutil.rmtree(generation_dir(paths, number), ignore_errors=True)
+    save_state(paths, state)
+    return str(pending.get("profile") or "no profile")
+
+
+def _write(
+    paths: DataPaths,
+    live: Files,
+    new: dict[str, bytes | None],
+    settings_after: dict[str, str | None] | None,
+) -> None:
     targets = {ENV: paths.env_file, SETTINGS: paths.settings_file}
     writes = []
     for name, data in new.items():
-        snapshot = live.snapshots[name]
-        if data == (snapshot.data if snapshot.exists else None):
+        old = live.contents[name]
+        if data == old:
             continue
+        refresh = None
+        if name == SETTINGS and settings_after is not None:
+            refresh = _refresh_settings(str(targets[name]), old, data, settings_after)
         # .env holds credentials: 0600 always. settings.json keeps the mode claude-mem gave it.
-        mode = 0o600 if name == ENV else (snapshot.mode or 0o600)
-        writes.append(FileWrite(targets[name], data, mode))
+        mode = 0o600 if name == ENV else (_mode(targets[name]) or 0o600)
+        writes.append(FileWrite(targets[name], data, mode, refresh))
     apply_files(writes)
+
+
+def _refresh_settings(
+    name: str, old: bytes | None, new: bytes | None, after: dict[str, str | None]
+) -> Callable[[Snapshot], bytes | None]:
+    def refresh(current: Snapshot) -> bytes | None:
+        now = current.data if current.exists else None
+        if now == old:
+            return new
+        # claude-mem rewrote the file since it was read: merge the owned keys into its version.
+        return _settings_bytes(parse_settings_document(now or b"", name), after)
+
+    return refresh
+
+
+def _mode(path: Path) -> int | None:
+    try:
+        return path.stat().st_mode & 0o777
+    except OSError:
+        return None
 
 
 def _record_found(paths: DataPaths, state: State, number: int, live: _Live) -> None:
@@ -316,6 +419,7 @@ def rollback(paths: DataPaths, target: int | None) -> Outcome:
     """Restore both files and the ownership of a generation, recorded as a new generation."""
     with _lock(paths, dry_run=False):
         state = load_state(paths)
+        recovered = _recover(paths, state)
         if not state.generations:
             raise CmemProfileError("nothing to roll back: no switch has been made yet")
         if target is None:
@@ -333,23 +437,17 @@ def rollback(paths: DataPaths, target: int | None) -> Outcome:
         restored = _generation_files(paths, target)
         live = _Live(paths)
         if not _live_is_generation(paths, state, live):
-            _record_found(paths, state, state.next_number(paths), live)
+            _record_found(paths, state, state.next_number(), live)
         changes = [
             Change(file, key, _mask(state, file, key, old), _mask(state, file, key, new))
             for file in (ENV, SETTINGS)
             for key, old, new in _key_changes(live, restored, file)
         ]
-        _write(paths, live, contents)
-        number = state.next_number(paths)
-        summary = [{"file": c.file, "key": c.key, "op": c.op} for c in changes]
-        save_generation(paths, number, contents, owned, active)
-        state.generations.append(
-            Generation(number, _now(), f"rollback to {target}", active, summary)
+        record = Generation(
+            state.next_number(), _now(), f"rollback to {target}", active, _summary(changes)
         )
-        state.owned, state.active, state.generation = owned, active, number
-        prune(paths, state)
-        save_state(paths, state)
-        return Outcome(active, changes, generation=number)
+        _commit(paths, state, live, contents, owned=owned, record=record)
+        return Outcome(active, changes, generation=record.number, recovered=recovered)
 
 
 def _key_changes(old: Files, new: Files, file: str) -> list[tuple[str, str | None, str | None]]:

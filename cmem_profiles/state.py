@@ -60,6 +60,9 @@ class State:
     generation: int | None = None  # the generation the live files were last written as
     owned: Owned = field(default_factory=lambda: {f: {} for f in FILES})
     generations: list[Generation] = field(default_factory=list)
+    # Written before the files are touched and cleared after: a switch or rollback that was
+    # interrupted leaves it behind, and the next one undoes the half-written files.
+    pending: dict[str, Any] | None = None
 
     def fingerprint(self, value: str) -> str:
         return hmac.new(self.salt.encode(), value.encode(), hashlib.sha256).hexdigest()[:32]
@@ -72,13 +75,10 @@ class State:
     def find(self, number: int) -> Generation | None:
         return next((g for g in self.generations if g.number == number), None)
 
-    def next_number(self, paths: DataPaths) -> int:
-        # Count directories too: a crash can leave a generation written but never recorded.
-        seen = [g.number for g in self.generations]
-        root = paths.state_dir / GENERATIONS
-        if root.is_dir():
-            seen += [int(p.name) for p in root.iterdir() if p.name.isdigit()]
-        return max(seen, default=-1) + 1
+    def next_number(self) -> int:
+        # The state alone decides: a directory left by an interrupted write is reused, never
+        # counted, so the files as first found are always generation 0.
+        return max((g.number for g in self.generations), default=-1) + 1
 
 
 def state_file(paths: DataPaths) -> Path:
@@ -117,6 +117,7 @@ def load_state(paths: DataPaths) -> State:
             generation=raw.get("generation"),
             owned=_owned_from(raw.get("owned", {})),
             generations=[Generation(**g) for g in raw.get("generations", [])],
+            pending=raw.get("pending"),
         )
     except (KeyError, TypeError) as err:
         raise TargetError(f"{state_file(paths)}: unexpected content ({err})") from None
@@ -143,6 +144,7 @@ def save_state(paths: DataPaths, state: State) -> None:
         "generation": state.generation,
         "owned": owned_to_json(state.owned),
         "generations": [asdict(g) for g in state.generations],
+        "pending": state.pending,
     }
     write_atomic(state_file(paths), (json.dumps(data, indent=2) + "\n").encode(), 0o600)
 

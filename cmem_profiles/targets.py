@@ -22,7 +22,7 @@ import os
 import secrets
 import stat
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -44,11 +44,16 @@ class Snapshot:
 
 @dataclass(frozen=True)
 class FileWrite:
-    """One file of a switch: its new bytes (None: the file must not exist) and its mode."""
+    """One file of a switch: its new bytes (None: the file must not exist) and its mode.
+
+    With refresh, the bytes are recomputed from the file as it is just before it is replaced:
+    claude-mem writes settings.json without any lock, and its write must not be lost.
+    """
 
     path: Path
     data: bytes | None
     mode: int
+    refresh: Callable[[Snapshot], bytes | None] | None = None
 
 
 def _real(path: Path) -> Path:
@@ -169,11 +174,13 @@ def apply_files(writes: Sequence[FileWrite]) -> None:
     before: list[Snapshot] = []
     try:
         for write in writes:
-            before.append(read_snapshot(write.path))
-            if write.data is None:
+            current = read_snapshot(write.path)
+            before.append(current)
+            data = write.refresh(current) if write.refresh else write.data
+            if data is None:
                 _remove(write.path, faults=True)
             else:
-                _write(write.path, write.data, write.mode, faults=True)
+                _write(write.path, data, write.mode, faults=True)
     except BaseException:
         _restore(before)
         raise

@@ -7,12 +7,13 @@ from dataclasses import asdict
 
 from cmem_profiles import output
 from cmem_profiles.apply import rollback
-from cmem_profiles.commands.use import print_changes
+from cmem_profiles.commands.use import print_changes, report_recovery
 from cmem_profiles.paths import data_paths
 
 
 def run(args: argparse.Namespace) -> int:
     outcome = rollback(data_paths(args.data_dir), args.generation)
+    report_recovery(outcome)
     if args.json:
         output.emit_json(
             {

@@ -38,19 +38,35 @@ def run(args: argparse.Namespace) -> int:
             }
         )
     else:
-        _report(outcome, dry_run, verbose=args.verbose)
+        _report(outcome, dry_run, verbose=args.verbose, adopt=args.adopt)
     return 1 if args.exit_code and outcome.changes else 0
 
 
-def _report(outcome: Outcome, dry_run: bool, *, verbose: bool) -> None:
+def report_recovery(outcome: Outcome) -> None:
+    if outcome.recovered:
+        output.warn(
+            f"an earlier switch to {outcome.recovered} was interrupted; its partial writes were undone"
+        )
+
+
+def _report(outcome: Outcome, dry_run: bool, *, verbose: bool, adopt: bool) -> None:
+    report_recovery(outcome)
     if verbose:
         for link in outcome.symlinks:
             output.note(f"writing through symlink {link}")
+    fate = "kept as the value to restore later" if adopt else "replaced"
     for drift in outcome.drift:
-        output.warn(f"{drift.file}: {drift.key} was changed by hand; the edit is replaced")
+        output.warn(f"{drift.file}: {drift.key} was changed by hand; the edit is {fate}")
     if not outcome.changes:
-        state = "would change nothing" if dry_run else "already active; nothing changed"
-        output.emit(f"{outcome.profile}: {state}")
+        if dry_run:
+            output.emit(f"{outcome.profile}: would change nothing")
+        elif outcome.generation is None:
+            output.emit(f"{outcome.profile}: already active; nothing changed")
+        else:
+            output.emit(
+                f"switched to {outcome.profile} (generation {outcome.generation}): "
+                "the files already matched it"
+            )
         return
     if dry_run:
         output.emit(f"switching to {outcome.profile} would change:")
