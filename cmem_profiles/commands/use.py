@@ -45,7 +45,8 @@ def run(args: argparse.Namespace) -> int:
 def report_recovery(outcome: Outcome) -> None:
     if outcome.recovered:
         output.warn(
-            f"an earlier switch to {outcome.recovered} was interrupted; its partial writes were undone"
+            f"an earlier switch to {outcome.recovered} was interrupted; "
+            "its partial writes were undone"
         )
 
 
