@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from cmem_profiles.problems import Problem
+from cmem_profiles.secretref import SECRET_SUFFIXES
 from cmem_profiles.secrets_scan import iter_strings, secret_reason
 from cmem_profiles.yamldoc import Document
 
@@ -14,7 +15,6 @@ TIER_MODELS = (
     "CLAUDE_MEM_TIER_FAST_MODEL",
     "CLAUDE_MEM_TIER_SMART_MODEL",
 )
-SECRET_SUFFIXES = ("_KEY", "_TOKEN", "_SECRET", "_PASSWORD")
 
 
 def check_rules(doc: Document) -> list[Problem]:

@@ -9,6 +9,8 @@ from typing import Literal
 SecretSource = Literal["keyring", "env", "command"]
 SECRET_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 OVERRIDE_PREFIX = "CMEM_PROFILE_SECRET_"
+# A settings key with one of these endings holds a secret (schema.json's patternProperties agree).
+SECRET_SUFFIXES = ("_KEY", "_TOKEN", "_SECRET", "_PASSWORD")
 
 
 @dataclass(frozen=True)
