@@ -74,7 +74,8 @@ def is_secret_key(file: str, key: str) -> bool:
 def _mask(
     state: State, file: str, key: str, value: str | None, label: str | None = None
 ) -> str | None:
-    if value is None or not is_secret_key(file, key):
+    # An empty value hides nothing; masking it would suggest a secret is there.
+    if not value or not is_secret_key(file, key):
         return value
     name = f"secret {label}" if label else "secret"
     return f"<{name} …{state.tag(value)}>"

@@ -358,3 +358,12 @@ def test_legacy_nested_settings_keep_their_shape_and_siblings(
     assert written["env"]["CLAUDE_MEM_PROVIDER"] == "gemini"  # type: ignore[index]
     assert written["env"]["CLAUDE_MEM_MODE"] == "code"  # type: ignore[index]
     assert "CLAUDE_MEM_PROVIDER" not in written
+
+
+def test_an_emptied_secret_setting_shows_as_empty_not_masked(
+    isolated: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert use("use", "local-openai") == 0
+    out = capsys.readouterr().out
+    assert "  + CLAUDE_MEM_OPENROUTER_API_KEY=\n" in out
+    assert "  + OPENROUTER_API_KEY=<secret command:printf …" in out
