@@ -18,6 +18,7 @@ PROG = "cmem-profile"
 COMMANDS = {
     "list": "list_profiles",
     "show": "show",
+    "explain": "explain",
     "validate": "validate",
     "use": "use",
     "diff": "use",
@@ -30,7 +31,7 @@ COMMANDS = {
 
 GROUPS = (
     ("switching", ("use", "diff", "current", "history", "rollback")),
-    ("profiles", ("list", "show", "validate")),
+    ("profiles", ("list", "show", "explain", "validate")),
     ("secrets", ("secret", "doctor")),
 )
 
@@ -82,8 +83,18 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="say more about each step")
     parser.add_argument("--debug", action="store_true", help="show tracebacks of internal errors")
     sub = parser.add_subparsers(dest="verb", metavar="VERB", required=True)
+    _profile_verbs(sub)
+    _switching_verbs(sub)
+    _secret_verbs(sub)
+    return parser
 
+
+def _profile_verbs(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """list, show, explain, validate."""
     p = _verb(sub, "list", "list the profiles and mark the active one", f"  {PROG} list --json")
+    p.add_argument(
+        "--all", action="store_true", help="also list abstract profiles (shared defaults)"
+    )
     _json_option(p)
 
     p = _verb(
@@ -97,6 +108,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = _verb(
         sub,
+        "explain",
+        "show each key a profile renders, its value and the file and line that set it",
+        f"  {PROG} explain corporate\n  {PROG} explain corporate CLAUDE_MEM_MODEL",
+    )
+    p.add_argument("name", help="profile name (abstract profiles too)")
+    p.add_argument("key", nargs="?", help="only this claude-mem key, e.g. CLAUDE_MEM_MODEL")
+    _json_option(p)
+
+    p = _verb(
+        sub,
         "validate",
         "check profiles against the schema and claude-mem's rules; exit 1 on any error",
         f"  {PROG} validate\n  {PROG} validate profiles/corporate.yaml",
@@ -106,6 +127,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _json_option(p)
 
+
+def _switching_verbs(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """use, diff, current, history, rollback."""
     for verb, summary, example in (
         (
             "use",
@@ -154,6 +178,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("generation", nargs="?", type=int, help="generation number (see 'history')")
     _json_option(p)
 
+
+def _secret_verbs(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """secret and doctor."""
     p = _verb(
         sub,
         "secret",
@@ -178,7 +205,6 @@ def build_parser() -> argparse.ArgumentParser:
         sub, "doctor", "check the keyring, the data dir and the environment", f"  {PROG} doctor"
     )
     _json_option(p)
-    return parser
 
 
 def run(args: argparse.Namespace) -> int:

@@ -17,6 +17,29 @@ TIER_MODELS = (
 )
 
 
+REQUIRED = ("description", "provider")
+
+
+def check_required(doc: Document) -> list[Problem]:
+    """A profile that extends another still needs, after merging, what every profile needs.
+
+    Without `extends` the schema itself requires these keys.
+    """
+    data = doc.data if isinstance(doc.data, dict) else {}
+    parent = data.get("extends")
+    if not isinstance(parent, str):
+        return []
+    return [
+        doc.problem(
+            ("extends",),
+            f"missing required key {key!r}: set it here or in {parent!r}",
+            at_key=True,
+        )
+        for key in REQUIRED
+        if key not in data
+    ]
+
+
 def check_rules(doc: Document) -> list[Problem]:
     """Semantic errors and warnings, in the same file:line:col form as schema errors."""
     # Runs on documents with schema errors too, so every check guards its types.

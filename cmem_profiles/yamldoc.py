@@ -28,11 +28,13 @@ _TAG = "tag:yaml.org,2002:"
 
 @dataclass(frozen=True)
 class Mark:
-    """A 1-based line and column, and the scalar's source text when it is a plain scalar."""
+    """A 1-based line and column, the scalar's source text when it is a plain scalar, and the
+    file it sits in when the document was merged from several (see layers.py)."""
 
     line: int
     column: int
     text: str | None = None
+    file: str | None = None
 
 
 @dataclass
@@ -59,7 +61,7 @@ class Document:
     ) -> Problem:
         mark = self.key_mark(path) if at_key else self.value_mark(path)
         return Problem(
-            self.file,
+            mark.file or self.file,
             mark.line,
             mark.column,
             json_path(path),

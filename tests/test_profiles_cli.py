@@ -37,6 +37,8 @@ def test_list_from_repo_root_needs_no_flags(
         "model": "claude-haiku-4-5-20251001",
         "endpoint": "llm-gateway.corp.example.com",
         "description": "Corporate gateway in front of api.anthropic.com (API key)",
+        "abstract": False,
+        "extends": None,
         "file": "profiles/corporate.yaml",
         "shadowed_by": None,
     }

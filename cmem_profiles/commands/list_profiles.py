@@ -16,6 +16,8 @@ def run(args: argparse.Namespace) -> int:
     records = []
     for entry in catalog.entries:
         profile = catalog.profiles.get(entry.name) if entry.shadowed_by is None else None
+        if profile is not None and profile.abstract and not args.all:
+            continue  # shared defaults, not a backend to switch to
         records.append(
             {
                 "name": entry.name,
@@ -25,6 +27,8 @@ def run(args: argparse.Namespace) -> int:
                 "model": profile.model if profile else None,
                 "endpoint": profile.endpoint_host if profile else None,
                 "description": profile.description if profile else None,
+                "abstract": profile.abstract if profile else False,
+                "extends": profile.extends if profile else None,
                 "file": display_path(entry.file),
                 "shadowed_by": display_path(entry.shadowed_by) if entry.shadowed_by else None,
             }
@@ -50,6 +54,8 @@ def _table(records: list[dict[str, object]]) -> None:
     for r in records:
         if r["shadowed_by"]:
             cells = [r["name"], "", "", "", f"(shadowed by {r['shadowed_by']})", r["file"]]
+        elif r["abstract"]:
+            cells = [r["name"], "", "", "", "(abstract: shared defaults)", r["file"]]
         elif not r["valid"]:
             cells = [r["name"], "", "", "", "(invalid: run 'cmem-profile validate')", r["file"]]
         else:

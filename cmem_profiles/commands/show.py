@@ -10,7 +10,7 @@ from cmem_profiles.render import PlannedKey, render_plan
 
 
 def run(args: argparse.Namespace) -> int:
-    profile = find_profile(args.name, args.profiles_dir)
+    profile = find_profile(args.name, args.profiles_dir, switchable=False)
     plan = render_plan(profile)
     if args.json:
         output.emit_json(
@@ -23,12 +23,23 @@ def run(args: argparse.Namespace) -> int:
                 "model": profile.model,
                 "credentials": {k: ref.label() for k, ref in profile.credentials.items()},
                 "settings": dict(profile.settings),
+                "abstract": profile.abstract,
+                "layers": [
+                    {"role": x.role, "profile": x.name, "file": x.file} for x in profile.layers
+                ],
                 "plan": {name: [_record(k) for k in keys] for name, keys in plan.files()},
             }
         )
         return 0
     output.emit(f"{profile.name}: {profile.description}")
     output.emit(f"  file:      {display_path(profile.file)}")
+    for layer in profile.layers:
+        if layer.role == "base":
+            output.emit(f"  extends:   {layer.name} ({layer.file})")
+        elif layer.role == "overlay":
+            output.emit(f"  overlay:   {layer.file}")
+    if profile.abstract:
+        output.emit("  abstract:  yes (shared defaults; use a profile that extends it)")
     output.emit(f"  provider:  {profile.provider}")
     output.emit(f"  endpoint:  {profile.base_url or profile.endpoint_host + ' (default)'}")
     if profile.model:

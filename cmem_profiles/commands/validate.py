@@ -8,22 +8,25 @@ from pathlib import Path
 from cmem_profiles import output
 from cmem_profiles.paths import profile_search_path
 from cmem_profiles.problems import Problem
-from cmem_profiles.profiles import check_file, discover
+from cmem_profiles.profiles import Loader, discover, orphan_overlays
 
 
 def run(args: argparse.Namespace) -> int:
     problems: list[Problem] = []
+    dirs = profile_search_path(args.profiles_dir)
     if args.files:
         files = [Path(f) for f in args.files]
     else:
-        dirs = profile_search_path(args.profiles_dir)
         entries, misnamed, problems = discover(dirs)
         files = [e.file for e in entries if e.shadowed_by is None] + misnamed
+        files += orphan_overlays(dirs)
         if not files and not problems:
             output.note(f"no profiles found in {', '.join(str(d) for d in dirs)}")
+    loader = Loader(dirs)
     for path in files:
-        problems += check_file(path)[1]
-    problems.sort()
+        problems += loader.check(path)[1]
+    # A finding in a base is found again through every profile extending it: say it once.
+    problems = sorted(set(problems))
     errors = sum(p.severity == "error" for p in problems)
     if args.json:
         output.emit_json([p.as_record() for p in problems])
