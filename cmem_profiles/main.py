@@ -27,12 +27,13 @@ COMMANDS = {
     "rollback": "rollback",
     "secret": "secret",
     "doctor": "doctor",
+    "trust": "trust",
 }
 
 GROUPS = (
     ("switching", ("use", "diff", "current", "history", "rollback")),
     ("profiles", ("list", "show", "explain", "validate")),
-    ("secrets", ("secret", "doctor")),
+    ("secrets", ("secret", "trust", "doctor")),
 )
 
 
@@ -142,6 +143,11 @@ def _switching_verbs(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
         p.add_argument("name", help="profile name")
         if verb == "use":
             p.add_argument("--dry-run", action="store_true", help="show the plan, write nothing")
+            p.add_argument(
+                "--trust",
+                action="store_true",
+                help="agree to send the profile's secrets to its host though they never went there",
+            )
         p.add_argument(
             "--exit-code", action="store_true", help="exit 1 when the switch would change something"
         )
@@ -200,6 +206,19 @@ def _secret_verbs(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     _json_option(sp)
     sp = ssub.add_parser("rm", help="remove a secret from the keyring")
     sp.add_argument("secret_name", metavar="NAME")
+
+    p = _verb(
+        sub,
+        "trust",
+        "allow a profile's secrets to go to its endpoint host; list or revoke such pairs",
+        f"  {PROG} trust corporate\n  {PROG} trust --list\n  {PROG} trust --revoke corporate",
+    )
+    p.add_argument("name", nargs="?", help="profile whose secrets may go to its host")
+    p.add_argument("--list", action="store_true", help="show every secret and host pair")
+    p.add_argument(
+        "--revoke", action="store_true", help="remove the pairs of NAME's secrets and its host"
+    )
+    _json_option(p)
 
     p = _verb(
         sub, "doctor", "check the keyring, the data dir and the environment", f"  {PROG} doctor"

@@ -6,17 +6,20 @@ import argparse
 import sys
 from dataclasses import asdict
 
-from cmem_profiles import output
+from cmem_profiles import output, trust
 from cmem_profiles.apply import Change, Outcome, switch
-from cmem_profiles.paths import data_paths
-from cmem_profiles.profiles import find_profile
+from cmem_profiles.paths import DataPaths, data_paths
+from cmem_profiles.profiles import Profile, find_profile
 from cmem_profiles.render import render_plan
 
 
 def run(args: argparse.Namespace) -> int:
     dry_run = args.verb == "diff" or args.dry_run
     paths = data_paths(args.data_dir)
-    plan = render_plan(find_profile(args.name, args.profiles_dir))
+    profile = find_profile(args.name, args.profiles_dir)
+    plan = render_plan(profile)
+    # A diff sends nothing anywhere; a switch passes the gate before any secret is resolved.
+    gate = None if dry_run else _pass_trust_gate(paths, profile, args)
     refs = plan.secret_refs()
     values = {}
     if refs:
@@ -26,6 +29,8 @@ def run(args: argparse.Namespace) -> int:
         interactive = not (args.no_input or dry_run) and sys.stdin.isatty()
         values = resolve_all(refs, interactive=interactive)
     outcome = switch(paths, plan.bind(values), dry_run=dry_run, force=args.force, adopt=args.adopt)
+    if gate is not None:
+        trust.record(paths, gate.pairs())
     if args.json:
         output.emit_json(
             {
@@ -40,6 +45,26 @@ def run(args: argparse.Namespace) -> int:
     else:
         _report(outcome, dry_run, verbose=args.verbose, adopt=args.adopt)
     return 1 if args.exit_code and outcome.changes else 0
+
+
+def _pass_trust_gate(paths: DataPaths, profile: Profile, args: argparse.Namespace) -> trust.Gate:
+    """Stop unless every secret goes to a host it has gone to before, or the user agrees."""
+    gate = trust.check(paths, profile)
+    if not gate.untrusted or args.trust:
+        return gate
+    if args.no_input or not (sys.stdin.isatty() and sys.stderr.isatty()):
+        raise trust.refusal(gate)
+    for line in trust.describe(gate):
+        output.note(line)
+    sys.stderr.write(f"send these secrets to {gate.host} from now on? [y/N] ")
+    sys.stderr.flush()
+    answer = sys.stdin.readline()
+    if answer.strip().lower() not in ("y", "yes"):
+        raise trust.UntrustedHost(
+            f"not trusted: {gate.host}; nothing written",
+            hint=f"run 'cmem-profile trust {profile.name}' once you have checked the profile",
+        )
+    return gate
 
 
 def report_recovery(outcome: Outcome) -> None:
