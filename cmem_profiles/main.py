@@ -28,12 +28,14 @@ COMMANDS = {
     "secret": "secret",
     "doctor": "doctor",
     "trust": "trust",
+    "import": "import_profile",
 }
 
 GROUPS = (
     ("switching", ("use", "diff", "current", "history", "rollback")),
     ("profiles", ("list", "show", "explain", "validate")),
     ("secrets", ("secret", "trust", "doctor")),
+    ("team", ("import",)),
 )
 
 
@@ -87,6 +89,7 @@ def build_parser() -> argparse.ArgumentParser:
     _profile_verbs(sub)
     _switching_verbs(sub)
     _secret_verbs(sub)
+    _import_parser(sub)
     return parser
 
 
@@ -222,6 +225,54 @@ def _secret_verbs(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 
     p = _verb(
         sub, "doctor", "check the keyring, the data dir and the environment", f"  {PROG} doctor"
+    )
+    _json_option(p)
+
+
+def _import_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = _verb(
+        sub,
+        "import",
+        "turn the live claude-mem files (or Claude Code's settings) into a profile",
+        f"  {PROG} import mine --dry-run\n  {PROG} import mine\n"
+        f"  {PROG} import glm --from-claude-code\n"
+        f"  {PROG} import team-bridge --project ~/src/app --to profiles",
+    )
+    p.description = (
+        "Read claude-mem's .env and settings.json, write profiles/NAME.yaml that renders to\n"
+        "exactly those keys, store each secret in the OS keyring as NAME-api-key or\n"
+        "NAME-auth-token, check that 'diff NAME' would change nothing, and make NAME the\n"
+        "active profile. With --from-claude-code, read the env block of Claude Code's\n"
+        "settings instead; that profile is written but not switched to."
+    )
+    p.add_argument("name", help="name of the new profile (lowercase letters, digits, '-')")
+    p.add_argument(
+        "--from-claude-code",
+        action="store_true",
+        help="read ANTHROPIC_* from the env block of Claude Code's settings "
+        "($CLAUDE_CONFIG_DIR/settings.json, else ~/.claude/settings.json)",
+    )
+    p.add_argument(
+        "--project",
+        metavar="DIR",
+        help="with --from-claude-code (implied): read DIR/.claude/settings.json and "
+        "DIR/.claude/settings.local.json, the local file winning",
+    )
+    p.add_argument(
+        "--to",
+        metavar="DIR",
+        help="write the profile into DIR (default: the first profile directory searched, "
+        "./profiles when it exists, else the user's)",
+    )
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="replace secrets of the same names already in the keyring (never a profile file)",
+    )
+    p.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="print the profile and the secret names; store and write nothing",
     )
     _json_option(p)
 
