@@ -6,7 +6,7 @@ from typing import Any
 
 from cmem_profiles.problems import Problem
 from cmem_profiles.secretref import SECRET_SUFFIXES
-from cmem_profiles.secrets_scan import iter_strings, secret_reason
+from cmem_profiles.secrets_scan import comment_secrets, iter_strings, secret_reason
 from cmem_profiles.yamldoc import Document
 
 TIER_MODELS = (
@@ -83,16 +83,17 @@ def _mapping(value: object) -> dict[str, Any]:
 
 
 def scan_plaintext(doc: Document) -> list[Problem]:
-    """A pasted key anywhere in a profile is an error naming the line, never the value."""
+    """A pasted key in any value or comment is an error naming the line, never the value."""
+    fix = "store it with 'cmem-profile secret set NAME' and reference it as {keyring: NAME}"
     found = []
     for path, value in iter_strings(doc.data):
         reason = secret_reason(value)
         if reason:
-            found.append(
-                doc.problem(
-                    path,
-                    f"looks like a pasted secret ({reason}): store it with "
-                    "'cmem-profile secret set NAME' and reference it as {keyring: NAME}",
-                )
-            )
+            found.append(doc.problem(path, f"looks like a pasted secret ({reason}): {fix}"))
+    for line, column, reason in comment_secrets(doc.text):
+        message = (
+            f"a comment holds what looks like a pasted secret ({reason}): delete it, "
+            "and rotate the key if it was ever pushed"
+        )
+        found.append(Problem(doc.file, line, column, "$", message))
     return found

@@ -8,13 +8,14 @@ from pathlib import Path
 from cmem_profiles import output
 from cmem_profiles.paths import profile_search_path
 from cmem_profiles.problems import Problem
-from cmem_profiles.profiles import check_file, discover
+from cmem_profiles.profiles import SUFFIX, check_file, discover, display_path
 
 
 def run(args: argparse.Namespace) -> int:
     problems: list[Problem] = []
     if args.files:
         files = [Path(f) for f in args.files]
+        problems = [_not_found_as_profile(f) for f in files if not f.name.endswith(SUFFIX)]
     else:
         dirs = profile_search_path(args.profiles_dir)
         entries, misnamed, problems = discover(dirs)
@@ -34,3 +35,9 @@ def run(args: argparse.Namespace) -> int:
         counts = f"{output.plural(errors, 'error')}, {output.plural(warnings, 'warning')}"
         output.note(f"{output.plural(len(files), 'file')} checked: {counts}")
     return 1 if errors else 0
+
+
+def _not_found_as_profile(path: Path) -> Problem:
+    # A profiles/x.yml (the pre-commit hook passes those too) would never be found by name.
+    message = f"profiles are found only as NAME{SUFFIX}: rename the file"
+    return Problem(display_path(path), 1, 1, "$", message)
