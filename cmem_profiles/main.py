@@ -26,12 +26,15 @@ COMMANDS = {
     "rollback": "rollback",
     "secret": "secret",
     "doctor": "doctor",
+    "init": "init_repo",
+    "repo": "repo",
 }
 
 GROUPS = (
     ("switching", ("use", "diff", "current", "history", "rollback")),
     ("profiles", ("list", "show", "validate")),
     ("secrets", ("secret", "doctor")),
+    ("team", ("init", "repo")),
 )
 
 
@@ -178,7 +181,54 @@ def build_parser() -> argparse.ArgumentParser:
         sub, "doctor", "check the keyring, the data dir and the environment", f"  {PROG} doctor"
     )
     _json_option(p)
+
+    _team_verbs(sub)
     return parser
+
+
+def _team_verbs(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from cmem_profiles.scaffold import HOOK_REPO, HOOK_REV
+
+    p = _verb(
+        sub,
+        "init",
+        "create a team profile repository: an example profile, the schema, a pre-commit hook",
+        f"  {PROG} init team-profiles",
+    )
+    p.add_argument("directory", metavar="DIR", help="the new repository (created when missing)")
+    p.add_argument(
+        "--hook-repo",
+        default=HOOK_REPO,
+        metavar="URL",
+        help="where pre-commit fetches cmem-profile's hook from (default: %(default)s)",
+    )
+    p.add_argument(
+        "--hook-rev",
+        default=HOOK_REV,
+        metavar="REV",
+        help="the tag or commit of that repository to use (default: %(default)s)",
+    )
+
+    p = _verb(
+        sub,
+        "repo",
+        "register team profile repositories; their profiles/ joins the search path",
+        f"  {PROG} repo add ~/src/team-profiles\n"
+        f"  {PROG} repo add https://git.example.com/platform/team-profiles.git\n"
+        f"  {PROG} repo list",
+    )
+    rsub = p.add_subparsers(dest="repo_verb", metavar="ACTION", required=True)
+    rp = rsub.add_parser(
+        "add", help="register a clone's directory, or clone a git URL with your git and register it"
+    )
+    rp.add_argument("source", metavar="PATH|URL", help="a clone's top directory, or a git URL")
+    rp.add_argument("--name", help="the repository's name (default: from the directory or URL)")
+    rp = rsub.add_parser(
+        "list", help="registered repositories: path, git commit, clean or dirty, profile count"
+    )
+    _json_option(rp)
+    rp = rsub.add_parser("rm", help="stop searching a repository (its files are kept)")
+    rp.add_argument("repo_name", metavar="NAME")
 
 
 def run(args: argparse.Namespace) -> int:

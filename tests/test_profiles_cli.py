@@ -38,6 +38,7 @@ def test_list_from_repo_root_needs_no_flags(
         "endpoint": "llm-gateway.corp.example.com",
         "description": "Corporate gateway in front of api.anthropic.com (API key)",
         "file": "profiles/corporate.yaml",
+        "repo": None,
         "shadowed_by": None,
     }
 
@@ -48,7 +49,15 @@ def test_list_text_table(
     monkeypatch.chdir(REPO)
     assert main(["list"]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert lines[0].split() == ["NAME", "PROVIDER", "MODEL", "ENDPOINT", "DESCRIPTION", "FILE"]
+    assert lines[0].split() == [
+        "NAME",
+        "PROVIDER",
+        "MODEL",
+        "ENDPOINT",
+        "DESCRIPTION",
+        "REPO",
+        "FILE",
+    ]
     assert lines[2].split()[:4] == [
         "corporate",
         "claude",
