@@ -24,6 +24,8 @@ KNOWN_PREFIXES = (
     "ASIA",
 )
 _TOKEN = re.compile(r"[A-Za-z0-9_\-+/=]{24,}")
+# Anything secret_reason can flag contains a prefix or a long token: one pass rules most text out.
+_CANDIDATE = re.compile("|".join(map(re.escape, KNOWN_PREFIXES)) + "|" + _TOKEN.pattern)
 _MIN_ENTROPY = 3.5  # bits per character; hex ids sit near 4, words and model names lower
 
 
@@ -34,6 +36,8 @@ def _entropy(text: str) -> float:
 
 def secret_reason(value: str) -> str | None:
     """Why value looks like a credential (a prefix or a high-entropy token), or None."""
+    if not _CANDIDATE.search(value):
+        return None
     for word in re.split(r"[\s\"'`,;:@?#&()\[\]{}<>|\\]+", value):
         for prefix in KNOWN_PREFIXES:
             if word.startswith(prefix) and len(word) >= len(prefix) + 16:
