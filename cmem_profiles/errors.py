@@ -21,17 +21,38 @@ class ProfileNotFound(CmemProfileError):
     """No profile of that name in the search path."""
 
 
-class ProfileInvalid(CmemProfileError):
-    """A profile failed to load or validate; carries every problem found."""
+class InvalidFile(CmemProfileError):
+    """A YAML file failed to load or validate; carries every problem found."""
+
+    def __init__(self, problems: list[Problem], hint: str, *, with_path: bool = False) -> None:
+        first = problems[0]
+        what = first.format() if with_path else f"{first.location()}: {first.message}"
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        super().__init__(f"{what}{more}", hint=hint)
+        self.problems = problems
+
+
+class ProfileInvalid(InvalidFile):
+    """A profile failed to load or validate."""
 
     def __init__(self, problems: list[Problem]) -> None:
-        first = problems[0]
-        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        super().__init__(problems, hint="run 'cmem-profile validate' to see every problem")
+
+
+class ConfigInvalid(InvalidFile):
+    """The user configuration file failed to load or validate."""
+
+    def __init__(self, problems: list[Problem]) -> None:
         super().__init__(
-            f"{first.location()}: {first.message}{more}",
-            hint="run 'cmem-profile validate' to see every problem",
+            problems,
+            hint="fix the file (schema: schemas/config.schema.json); "
+            "'cmem-profile doctor' lists every problem",
+            with_path=True,
         )
-        self.problems = problems
+
+
+class RepoError(CmemProfileError):
+    """A team repository cannot be registered, cloned, created or found."""
 
 
 class SecretError(CmemProfileError):

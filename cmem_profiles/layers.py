@@ -50,6 +50,7 @@ class Resolved:
     doc: Document
     layers: list[Layer] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
+    sources: list[Document] = field(default_factory=list)  # each layer's own file, as parsed
     # A layer could not be read or parsed, or the base is missing: the merged document is
     # incomplete, so checking it would only add noise to the problems already found.
     broken: bool = False
@@ -64,6 +65,7 @@ def _stamp(doc: Document) -> Document:
     return Document(
         file=doc.file,
         data=doc.data,
+        text=doc.text,
         values={p: replace(m, file=doc.file) for p, m in doc.values.items()},
         keys={p: replace(m, file=doc.file) for p, m in doc.keys.items()},
         problems=list(doc.problems),
@@ -148,7 +150,7 @@ class Resolver:
             return self._resolved[path]
         name = path.name[: -len(SUFFIX)]
         doc = self.document(path)
-        result = Resolved(doc=doc, layers=[Layer("profile", name, doc.file)])
+        result = Resolved(doc=doc, layers=[Layer("profile", name, doc.file)], sources=[doc])
         if doc.problems:
             result.problems = list(doc.problems)
             result.broken = True
@@ -164,6 +166,7 @@ class Resolver:
                 result.layers = [
                     replace(layer, role="base") for layer in base.layers
                 ] + result.layers
+                result.sources = base.sources + result.sources
                 # A broken base breaks the profile: show the base's own findings.
                 result.problems += base.problems
                 result.broken = base.broken
@@ -175,6 +178,7 @@ class Resolver:
         if overlay_file.is_file():
             overlay = self.document(overlay_file)
             result.layers.append(Layer("overlay", name, overlay.file))
+            result.sources.append(overlay)
             result.problems += overlay.problems
             result.broken = result.broken or bool(overlay.problems)
             if not overlay.problems:

@@ -29,13 +29,15 @@ COMMANDS = {
     "doctor": "doctor",
     "trust": "trust",
     "import": "import_profile",
+    "init": "init_repo",
+    "repo": "repo",
 }
 
 GROUPS = (
     ("switching", ("use", "diff", "current", "history", "rollback")),
     ("profiles", ("list", "show", "explain", "validate")),
     ("secrets", ("secret", "trust", "doctor")),
-    ("team", ("import",)),
+    ("team", ("init", "repo", "import")),
 )
 
 
@@ -89,6 +91,7 @@ def build_parser() -> argparse.ArgumentParser:
     _profile_verbs(sub)
     _switching_verbs(sub)
     _secret_verbs(sub)
+    _team_verbs(sub)
     _import_parser(sub)
     return parser
 
@@ -275,6 +278,48 @@ def _import_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
         help="print the profile and the secret names; store and write nothing",
     )
     _json_option(p)
+
+
+def _team_verbs(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = _verb(
+        sub,
+        "init",
+        "create a team profile repository: an example profile, the schema, a pre-commit hook",
+        f"  {PROG} init team-profiles",
+    )
+    p.add_argument("directory", metavar="DIR", help="the new repository (created when missing)")
+    p.add_argument(
+        "--hook-repo",
+        metavar="URL",
+        help="fetch the pre-commit hook from cmem-profile's repository at URL (or a mirror); "
+        "default: run the cmem-profile each person has installed",
+    )
+    p.add_argument(
+        "--hook-rev",
+        metavar="REV",
+        help="with --hook-repo: the tag or commit to use",
+    )
+
+    p = _verb(
+        sub,
+        "repo",
+        "register team profile repositories; their profiles/ joins the search path",
+        f"  {PROG} repo add ~/src/team-profiles\n"
+        f"  {PROG} repo add https://git.example.com/platform/team-profiles.git\n"
+        f"  {PROG} repo list",
+    )
+    rsub = p.add_subparsers(dest="repo_verb", metavar="ACTION", required=True)
+    rp = rsub.add_parser(
+        "add", help="register a clone's directory, or clone a git URL with your git and register it"
+    )
+    rp.add_argument("source", metavar="PATH|URL", help="a clone's top directory, or a git URL")
+    rp.add_argument("--name", help="the repository's name (default: from the directory or URL)")
+    rp = rsub.add_parser(
+        "list", help="registered repositories: path, git commit, clean or dirty, profile count"
+    )
+    _json_option(rp)
+    rp = rsub.add_parser("rm", help="stop searching a repository (its files are kept)")
+    rp.add_argument("repo_name", metavar="NAME")
 
 
 def run(args: argparse.Namespace) -> int:

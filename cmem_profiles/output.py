@@ -30,6 +30,13 @@ def emit_json(data: Any) -> None:
     sys.stdout.write("\n")
 
 
+def table(header: list[str], rows: list[list[str]]) -> None:
+    """Columns padded to their widest cell, two spaces apart."""
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
+    for row in [header, *rows]:
+        emit("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
+
+
 def note(message: str) -> None:
     """A side remark for people (progress, warnings): stderr, so stdout stays parseable."""
     print(message, file=sys.stderr)

@@ -43,15 +43,27 @@ def config_dir() -> Path:
     return (Path(base) if base else Path.home() / ".config") / "cmem-profile"
 
 
+def config_file() -> Path:
+    """The user configuration: registered team repositories and defaults."""
+    return config_dir() / "config.yaml"
+
+
 def user_profiles_dir() -> Path:
     return config_dir() / "profiles"
+
+
+def clones_dir() -> Path:
+    """Where `repo add URL` clones team repositories."""
+    base = os.environ.get("XDG_DATA_HOME")
+    return (Path(base) if base else Path.home() / ".local" / "share") / "cmem-profile" / "repos"
 
 
 def profile_search_path(profiles_dirs: list[str] | None = None) -> list[Path]:
     """The directories searched for profiles, first match wins.
 
     --profiles-dir (repeatable) or CMEM_PROFILES_PATH replace the defaults; otherwise
-    ./profiles when it exists, then the user's own directory.
+    ./profiles when it exists, then the user's own directory, then each registered repo's
+    profiles/ in the order they were added: what a person keeps for themselves shadows the team's.
     """
     if profiles_dirs:
         return [_expand(d) for d in profiles_dirs]
@@ -63,4 +75,19 @@ def profile_search_path(profiles_dirs: list[str] | None = None) -> list[Path]:
     if local.is_dir():
         dirs.append(local)
     dirs.append(user_profiles_dir())
-    return dirs
+    from cmem_profiles.userconfig import load_config
+
+    dirs += [repo.profiles_dir for repo in load_config().repos]
+    return _distinct(dirs)
+
+
+def _distinct(dirs: list[Path]) -> list[Path]:
+    # Inside a registered repo's clone, ./profiles is that repo's directory: list it once.
+    seen: set[str] = set()
+    kept = []
+    for directory in dirs:
+        real = os.path.realpath(directory)
+        if real not in seen:
+            seen.add(real)
+            kept.append(directory)
+    return kept

@@ -217,8 +217,12 @@ class Loader:
                     )
                 ]
             path = sibling
+        from cmem_profiles.rules import scan_comments
+
         resolved = self.resolver.resolve(path)
         problems = list(resolved.problems)
+        for source in resolved.sources:
+            problems += scan_comments(source)
         if not resolved.broken:
             problems += _check_document(resolved.doc)
         name = path.name[: -len(SUFFIX)] if path.name.endswith(SUFFIX) else path.stem

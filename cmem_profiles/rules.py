@@ -6,7 +6,7 @@ from typing import Any
 
 from cmem_profiles.problems import Problem
 from cmem_profiles.secretref import SECRET_SUFFIXES
-from cmem_profiles.secrets_scan import iter_strings, secret_reason
+from cmem_profiles.secrets_scan import comment_secrets, iter_strings, secret_reason
 from cmem_profiles.yamldoc import Document
 
 TIER_MODELS = (
@@ -106,16 +106,23 @@ def _mapping(value: object) -> dict[str, Any]:
 
 
 def scan_plaintext(doc: Document) -> list[Problem]:
-    """A pasted key anywhere in a profile is an error naming the line, never the value."""
+    """A pasted key in any value is an error naming the line, never the value."""
+    fix = "store it with 'cmem-profile secret set NAME' and reference it as {keyring: NAME}"
     found = []
     for path, value in iter_strings(doc.data):
         reason = secret_reason(value)
         if reason:
-            found.append(
-                doc.problem(
-                    path,
-                    f"looks like a pasted secret ({reason}): store it with "
-                    "'cmem-profile secret set NAME' and reference it as {keyring: NAME}",
-                )
-            )
+            found.append(doc.problem(path, f"looks like a pasted secret ({reason}): {fix}"))
     return found
+
+
+def scan_comments(doc: Document) -> list[Problem]:
+    """A pasted key in a comment of one file is an error naming the line, never the value."""
+    message = (
+        "a comment holds what looks like a pasted secret ({reason}): delete it, "
+        "and rotate the key if it was ever pushed"
+    )
+    return [
+        Problem(doc.file, line, column, "$", message.format(reason=reason))
+        for line, column, reason in comment_secrets(doc.text)
+    ]

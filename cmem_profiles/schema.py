@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import difflib
 import json
@@ -14,7 +15,7 @@ from urllib.parse import urlsplit
 
 from cmem_profiles.problems import Problem
 from cmem_profiles.secrets_scan import looks_like_secret
-from cmem_profiles.yamldoc import Document, JsonPath
+from cmem_profiles.yamldoc import Document, JsonPath, json_path
 
 SCHEMA_FILE = "profile.schema.json"
 
@@ -37,6 +38,8 @@ _PATTERN_MESSAGES = {
     "model": "must not contain whitespace",
     "CLAUDE_MEM_WORKER_PORT": "must be a port number, quoted",
     "CLAUDE_MEM_API_TIMEOUT_MS": "must be a number of milliseconds, quoted",
+    "path": "must be an absolute path (or start with ~)",
+    "import_dir": "must be an absolute path (or start with ~)",
 }
 
 
@@ -97,7 +100,10 @@ def _describe(doc: Document, error: Any) -> Iterator[tuple[JsonPath, Problem]]:
     if validator == "additionalProperties":
         for key in _unexpected(error.schema, instance):
             child = (*path, key)
-            yield child, doc.problem(child, _unknown_key(key, error.schema, path), at_key=True)
+            problem = doc.problem(child, _unknown_key(key, error.schema, path), at_key=True)
+            if looks_like_secret(key):  # the path would echo the key
+                problem = dataclasses.replace(problem, path=json_path(path))
+            yield child, problem
         return
     if validator == "required":
         missing = [k for k in error.validator_value if k not in instance]
@@ -163,6 +169,10 @@ def _unexpected(schema: dict[str, Any], instance: dict[str, Any]) -> list[str]:
 
 
 def _unknown_key(key: str, schema: dict[str, Any], path: JsonPath) -> str:
+    if looks_like_secret(key):
+        return "a key that looks like a pasted secret: remove it (and rotate the secret)"
+    if path == ("repos",):
+        return f"{key!r} is not a repository name: use lowercase letters, digits and '-'"
     if path and path[-1] == "settings":
         return (
             f"{key!r} is not a claude-mem setting: names start with CLAUDE_MEM_ and use A-Z, 0-9, _"

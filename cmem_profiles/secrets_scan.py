@@ -24,6 +24,8 @@ KNOWN_PREFIXES = (
     "ASIA",
 )
 _TOKEN = re.compile(r"[A-Za-z0-9_\-+/=]{24,}")
+# Anything secret_reason can flag contains a prefix or a long token: one pass rules most text out.
+_CANDIDATE = re.compile("|".join(map(re.escape, KNOWN_PREFIXES)) + "|" + _TOKEN.pattern)
 _MIN_ENTROPY = 3.5  # bits per character; hex ids sit near 4, words and model names lower
 
 
@@ -34,6 +36,8 @@ def _entropy(text: str) -> float:
 
 def secret_reason(value: str) -> str | None:
     """Why value looks like a credential (a prefix or a high-entropy token), or None."""
+    if not _CANDIDATE.search(value):
+        return None
     for word in re.split(r"[\s\"'`,;:@?#&()\[\]{}<>|\\]+", value):
         for prefix in KNOWN_PREFIXES:
             if word.startswith(prefix) and len(word) >= len(prefix) + 16:
@@ -66,3 +70,51 @@ def iter_strings(
             yield from iter_strings(value, (*path, i))
     elif isinstance(data, str):
         yield path, data
+
+
+def comment_secrets(text: str) -> Iterator[tuple[int, int, str]]:
+    """Line, column and reason of each YAML comment that holds a credential-looking string.
+
+    A key pasted into a comment of a shared profile leaks like any other. Lines are filtered
+    cheaply first; only a suspect line costs a scan of the file to tell a comment from a value.
+    """
+    suspects = {
+        number: line
+        for number, line in enumerate(text.splitlines(), 1)
+        if "#" in line and secret_reason(line[line.index("#") :])
+    }
+    if not suspects:
+        return
+    for line, column in _comments(text):
+        if line in suspects:
+            reason = secret_reason(suspects[line][column - 1 :])
+            if reason:
+                yield line, column, reason
+
+
+def _comments(text: str) -> Iterator[tuple[int, int]]:
+    """Where each comment starts (1-based): a '#' in the gaps between YAML tokens."""
+    import yaml
+
+    try:
+        from yaml import CSafeLoader as Loader
+    except ImportError:  # pragma: no cover - PyYAML built without libyaml
+        from yaml import SafeLoader as Loader  # type: ignore[assignment]
+
+    end = 0
+    try:
+        for token in yaml.scan(text, Loader=Loader):
+            yield from _hashes(text, end, token.start_mark.index)
+            end = max(end, token.end_mark.index)
+    except yaml.YAMLError:
+        return  # a file that does not scan is reported as a syntax error instead
+    yield from _hashes(text, end, len(text))
+
+
+def _hashes(text: str, start: int, stop: int) -> Iterator[tuple[int, int]]:
+    index = text.find("#", start, stop)
+    while index != -1:
+        line_start = text.rfind("\n", 0, index) + 1
+        yield text.count("\n", 0, index) + 1, index - line_start + 1
+        newline = text.find("\n", index, stop)
+        index = -1 if newline == -1 else text.find("#", newline, stop)

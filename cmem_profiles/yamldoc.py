@@ -43,6 +43,7 @@ class Document:
 
     file: str
     data: Any
+    text: str = ""
     values: dict[JsonPath, Mark] = field(default_factory=dict)
     keys: dict[JsonPath, Mark] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
@@ -153,9 +154,15 @@ class _Tagged:
     text: str
 
 
-def load_document(text: str, file: str) -> Document:
-    """Parse one YAML document; syntax errors and duplicates become Problems, not exceptions."""
-    doc = Document(file=file, data=None)
+EMPTY_PROFILE = "empty file: a profile needs at least a description and a provider"
+
+
+def load_document(text: str, file: str, empty: str | None = EMPTY_PROFILE) -> Document:
+    """Parse one YAML document; syntax errors and duplicates become Problems, not exceptions.
+
+    An empty document is the problem `empty` says, or data None when `empty` is None.
+    """
+    doc = Document(file=file, data=None, text=text)
     try:
         node = yaml.compose(text, Loader=SafeLoader)
     except yaml.MarkedYAMLError as err:
@@ -175,11 +182,8 @@ def load_document(text: str, file: str) -> Document:
         doc.problems.append(Problem(file, line, column, "$", message))
         return doc
     if node is None:
-        doc.problems.append(
-            Problem(
-                file, 1, 1, "$", "empty file: a profile needs at least a description and a provider"
-            )
-        )
+        if empty is not None:
+            doc.problems.append(Problem(file, 1, 1, "$", empty))
         return doc
     doc.data = _Builder(doc).build(node, ())
     return doc

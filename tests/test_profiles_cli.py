@@ -40,6 +40,7 @@ def test_list_from_repo_root_needs_no_flags(
         "abstract": False,
         "extends": None,
         "file": "profiles/corporate.yaml",
+        "repo": None,
         "shadowed_by": None,
     }
 
@@ -50,7 +51,15 @@ def test_list_text_table(
     monkeypatch.chdir(REPO)
     assert main(["list"]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert lines[0].split() == ["NAME", "PROVIDER", "MODEL", "ENDPOINT", "DESCRIPTION", "FILE"]
+    assert lines[0].split() == [
+        "NAME",
+        "PROVIDER",
+        "MODEL",
+        "ENDPOINT",
+        "DESCRIPTION",
+        "REPO",
+        "FILE",
+    ]
     assert lines[2].split()[:4] == [
         "corporate",
         "claude",

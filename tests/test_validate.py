@@ -236,3 +236,107 @@ def test_bundled_profiles_validate(repo_profiles: Path, capsys: pytest.CaptureFi
     out, err = capsys.readouterr()
     assert out == ""
     assert err == "7 files checked: 0 errors, 0 warnings\n"
+
+
+OR_KEY = "sk-or-v1-0123456789abcdef0123456789abcdef"
+GOOGLE_KEY = "AIzaSyA1b2C3d4E5f6G7h8I9j0KlMnOpQrStUv"
+RANDOM = "Zx9Qm2Lp8Rt4Vw6Yb3Nc7Kd1Hf5Gj0Ts"
+PASTED = "looks like a pasted secret"
+IN_COMMENT = "a comment holds what looks like a pasted secret"
+ROTATE = "delete it, and rotate the key if it was ever pushed"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        pytest.param(
+            f"# the key: {SECRET}\n" + GOOD,
+            [f"p.yaml:1:1: $: {IN_COMMENT} (key prefix sk-ant-): {ROTATE}"],
+            id="comment-line",
+        ),
+        pytest.param(
+            GOOD + f"model: m   # {GOOGLE_KEY}\n",
+            [f"p.yaml:3:12: $: {IN_COMMENT} (key prefix AIza): {ROTATE}"],
+            id="trailing-comment",
+        ),
+        pytest.param(
+            GOOD + "settings:\n  # was:\n  #   " + RANDOM + "\n"
+            '  CLAUDE_MEM_TIER_ROUTING_ENABLED: "false"\n',
+            [f"p.yaml:5:3: $: {IN_COMMENT} (a long random-looking token): {ROTATE}"],
+            id="indented-comment-random-token",
+        ),
+        pytest.param(
+            GOOD + f"model: {OR_KEY}\n",
+            [
+                f"p.yaml:3:8: $.model: {PASTED} (key prefix sk-or-): store it with "
+                "'cmem-profile secret set NAME' and reference it as {keyring: NAME}"
+            ],
+            id="openrouter-value",
+        ),
+        pytest.param(
+            f'description: "gateway # {RANDOM}"\nprovider: claude\n',
+            [
+                f"p.yaml:1:14: $.description: {PASTED} (a long random-looking token): store it "
+                "with 'cmem-profile secret set NAME' and reference it as {keyring: NAME}"
+            ],
+            id="hash-inside-a-quoted-value-is-not-a-comment",
+        ),
+        pytest.param(
+            GOOD + f"settings:\n  {SECRET}: x\n",
+            [
+                "p.yaml:4:3: $.settings: a key that looks like a pasted secret: remove it "
+                "(and rotate the secret)"
+            ],
+            id="pasted-as-a-key",
+        ),
+    ],
+)
+def test_pasted_secret_anywhere_names_the_line_never_the_value(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], text: str, expected: list[str]
+) -> None:
+    (tmp_path / "p.yaml").write_text(text)
+    assert main(["validate", "p.yaml"]) == 1
+    out, err = capsys.readouterr()
+    assert out.splitlines() == expected
+    for value in (SECRET, OR_KEY, GOOGLE_KEY, RANDOM):
+        assert value not in out + err
+    assert main(["validate", "--json", "p.yaml"]) == 1
+    out = capsys.readouterr().out
+    for value in (SECRET, OR_KEY, GOOGLE_KEY, RANDOM):
+        assert value not in out
+
+
+def test_comments_without_keys_and_url_fragments_pass(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], repo_profiles: Path
+) -> None:
+    (tmp_path / "p.yaml").write_text(
+        "# yaml-language-server: $schema=../schemas/profile.schema.json\n"
+        "# model ids like us.anthropic.claude-haiku-4-5-20251001-v1:0 are not keys\n"
+        + GOOD
+        + "base_url: http://127.0.0.1:8080/#frag  # a fragment, then a comment\n"
+        + 'settings:\n  CLAUDE_MEM_TIER_ROUTING_ENABLED: "false"  # off: see README\n'
+    )
+    assert main(["validate", "p.yaml"]) == 0
+    assert capsys.readouterr() == ("", "1 file checked: 0 errors, 0 warnings\n")
+
+
+def test_a_yml_file_is_named_as_never_found(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "p.yml").write_text(GOOD)
+    assert main(["validate", "p.yml"]) == 1
+    assert capsys.readouterr().out == (
+        "p.yml:1:1: $: profiles are found only as NAME.yaml: rename the file\n"
+    )
+
+
+def test_several_files_at_once_as_the_hook_passes_them(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "profiles").mkdir()
+    (tmp_path / "profiles" / "a.yaml").write_text(GOOD + 'settings:\n  CLAUDE_MEM_MODE: "x"\n')
+    (tmp_path / "profiles" / "b.yaml").write_text(GOOD + f"# {SECRET}\n")
+    assert main(["validate", "profiles/a.yaml", "profiles/b.yaml"]) == 1
+    out, err = capsys.readouterr()
+    assert out == f"profiles/b.yaml:3:1: $: {IN_COMMENT} (key prefix sk-ant-): {ROTATE}\n"
+    assert err == "2 files checked: 1 error, 0 warnings\n"

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Literal
 
 from cmem_profiles.output import emit, emit_json
-from cmem_profiles.paths import data_paths
+from cmem_profiles.paths import config_file, data_paths
 from cmem_profiles.secretref import OVERRIDE_PREFIX
 from cmem_profiles.secrets import KeyringReport, chosen, probe_keyring
 
@@ -32,7 +32,12 @@ class Check:
 
 def run(args: argparse.Namespace) -> int:
     report = probe_keyring()
-    checks = [keyring_check(report), *file_checks(args.data_dir), *environment_checks(os.environ)]
+    checks = [
+        keyring_check(report),
+        *file_checks(args.data_dir),
+        *config_checks(),
+        *environment_checks(os.environ),
+    ]
     if args.json:
         emit_json(
             {
@@ -52,7 +57,7 @@ def run(args: argparse.Namespace) -> int:
             if check.hint:
                 # Multi-line hints are indented for main's "hint: " prefix; shift them under ours.
                 emit(f"{'':<18} hint: " + check.hint.replace("\n", "\n" + " " * 19))
-    return 0 if report.ok else 1
+    return 1 if any(check.status == "fail" for check in checks) else 0
 
 
 def keyring_check(report: KeyringReport) -> Check:
@@ -84,6 +89,32 @@ def _mode_check(name: str, path: Path, wanted: int, when_missing: str) -> Check:
             name, "warn", f"{path} is {mode:04o}, expected {wanted:04o}", f"chmod {wanted:o} {path}"
         )
     return Check(name, "ok", f"{path} is {mode:04o}")
+
+
+def config_checks() -> list[Check]:
+    """The user config against its schema in full, and each registered repo's directory."""
+    from cmem_profiles.userconfig import check_config, load_config
+
+    path = config_file()
+    if not path.exists():
+        return []  # optional: most people never register a repository
+    problems = check_config(path)
+    if problems:
+        hint = "fix the file (schema: schemas/config.schema.json)"
+        return [Check("config", "fail", problem.format(), hint) for problem in problems]
+    repos = load_config(path).repos
+    checks = [Check("config", "ok", f"{path}: {len(repos)} repo(s) registered")]
+    for repo in repos:
+        if not repo.profiles_dir.is_dir():
+            checks.append(
+                Check(
+                    "repo",
+                    "warn",
+                    f"{repo.name}: {repo.profiles_dir} does not exist",
+                    f"cmem-profile repo rm {repo.name}",
+                )
+            )
+    return checks
 
 
 def environment_checks(environ: Mapping[str, str]) -> list[Check]:

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import argparse
+import os
 
 from cmem_profiles import output
 from cmem_profiles.paths import data_paths
 from cmem_profiles.profiles import display_path, load_catalog
 from cmem_profiles.state import active_profile
+from cmem_profiles.userconfig import repos_by_profiles_dir
 
 
 def run(args: argparse.Namespace) -> int:
     catalog = load_catalog(args.profiles_dir)
     active = active_profile(data_paths(args.data_dir))
+    repos = repos_by_profiles_dir()
     records = []
     for entry in catalog.entries:
         profile = catalog.profiles.get(entry.name) if entry.shadowed_by is None else None
@@ -30,6 +33,7 @@ def run(args: argparse.Namespace) -> int:
                 "abstract": profile.abstract if profile else False,
                 "extends": profile.extends if profile else None,
                 "file": display_path(entry.file),
+                "repo": repos.get(os.path.realpath(entry.file.parent)),
                 "shadowed_by": display_path(entry.shadowed_by) if entry.shadowed_by else None,
             }
         )
@@ -49,19 +53,20 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _table(records: list[dict[str, object]]) -> None:
-    columns = ("name", "provider", "model", "endpoint", "description", "file")
+    columns = ("name", "provider", "model", "endpoint", "description", "repo", "file")
     rows = []
     for r in records:
         if r["shadowed_by"]:
-            cells = [r["name"], "", "", "", f"(shadowed by {r['shadowed_by']})", r["file"]]
+            note = f"(shadowed by {r['shadowed_by']})"
         elif r["abstract"]:
-            cells = [r["name"], "", "", "", "(abstract: shared defaults)", r["file"]]
+            note = "(abstract: shared defaults)"
         elif not r["valid"]:
-            cells = [r["name"], "", "", "", "(invalid: run 'cmem-profile validate')", r["file"]]
+            note = "(invalid: run 'cmem-profile validate')"
+        else:
+            note = None
+        if note is not None:
+            cells = [r["name"], "", "", "", note, r["repo"] or "-", r["file"]]
         else:
             cells = [r[c] or "-" for c in columns]
         rows.append(["*" if r["active"] else " ", *(str(c) for c in cells)])
-    header = [" ", *(c.upper() for c in columns)]
-    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
-    for row in [header, *rows]:
-        output.emit("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
+    output.table([" ", *(c.upper() for c in columns)], rows)
