@@ -110,12 +110,18 @@ def build_parser() -> argparse.ArgumentParser:
         (
             "use",
             "switch claude-mem to a profile",
-            f"  {PROG} use corporate\n  {PROG} use gemini --dry-run",
+            f"  {PROG} use corporate\n  {PROG} use gemini --dry-run\n"
+            f"  {PROG} use -   # back to the previous profile\n"
+            f"  {PROG} use     # pick from a numbered list",
         ),
         ("diff", "show what switching to a profile would change", f"  {PROG} diff bedrock-shim"),
     ):
         p = _verb(sub, verb, summary, example)
-        p.add_argument("name", help="profile name")
+        p.add_argument(
+            "name",
+            nargs="?",
+            help="profile name; '-' for the previous one; none to pick one on a terminal",
+        )
         if verb == "use":
             p.add_argument("--dry-run", action="store_true", help="show the plan, write nothing")
         p.add_argument(
@@ -128,7 +134,9 @@ def build_parser() -> argparse.ArgumentParser:
             help="take hand edits of owned keys as their new baseline, then switch",
         )
         p.add_argument(
-            "--no-input", action="store_true", help="never prompt; fail on a missing secret"
+            "--no-input",
+            action="store_true",
+            help="never prompt: fail on a missing secret, and on a missing name",
         )
         _json_option(p)
 
@@ -198,7 +206,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"{PROG}: error: {err.message}", file=sys.stderr)
         if err.hint:
             print(f"hint: {err.hint}", file=sys.stderr)
-        return 1
+        return err.exit_code
     except BrokenPipeError:
         # The reader went away (`cmem-profile list | head`): not an error worth a message.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

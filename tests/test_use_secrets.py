@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import json
 import os
-import pty
-import select
 import sys
-import time
 from pathlib import Path
 
 import pytest
 from conftest import REPO
+from terminal import run_in_pty
 
 from cmem_profiles.envfile import parse_claude_mem
 from cmem_profiles.main import main
@@ -24,35 +22,9 @@ def _files(data: Path) -> dict[str, bytes]:
     return {p.name: p.read_bytes() for p in data.iterdir() if p.is_file()} if data.exists() else {}
 
 
-def _run_in_pty(argv: list[str], answers: list[str], timeout: float = 20.0) -> tuple[int, str]:
-    """Run argv with a pseudo-terminal as its controlling tty; answer each password prompt."""
-    pid, fd = pty.fork()
-    if pid == 0:  # child
-        os.execvpe(argv[0], argv, os.environ)
-    transcript = b""
-    pending = list(answers)
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        ready, _, _ = select.select([fd], [], [], 0.1)
-        if ready:
-            try:
-                chunk = os.read(fd, 1024)
-            except OSError:
-                break
-            if not chunk:
-                break
-            transcript += chunk
-            if pending and transcript.rstrip().endswith(b":"):
-                os.write(fd, pending.pop(0).encode() + b"\n")
-                transcript += b"<answered>"
-    _, status = os.waitpid(pid, 0)
-    os.close(fd)
-    return os.waitstatus_to_exitcode(status), transcript.decode(errors="replace")
-
-
 def test_missing_secret_on_a_terminal_is_asked_for_stored_and_used(isolated: Path) -> None:
     argv = [sys.executable, "-m", "cmem_profiles", "--profiles-dir", PROFILES, "use", "corporate"]
-    code, transcript = _run_in_pty(argv, [VALUE, VALUE])
+    code, transcript = run_in_pty(argv, [VALUE, VALUE])
     assert code == 0, transcript
     assert "corp-gateway is not in the keyring" in transcript
     assert VALUE not in transcript  # the prompt is hidden: the terminal never echoes it

@@ -8,6 +8,7 @@ from dataclasses import asdict
 
 from cmem_profiles import output
 from cmem_profiles.apply import Change, Outcome, switch
+from cmem_profiles.choose import chosen_profile
 from cmem_profiles.paths import data_paths
 from cmem_profiles.profiles import find_profile
 from cmem_profiles.render import render_plan
@@ -16,7 +17,7 @@ from cmem_profiles.render import render_plan
 def run(args: argparse.Namespace) -> int:
     dry_run = args.verb == "diff" or args.dry_run
     paths = data_paths(args.data_dir)
-    plan = render_plan(find_profile(args.name, args.profiles_dir))
+    plan = render_plan(find_profile(chosen_profile(args, paths), args.profiles_dir))
     refs = plan.secret_refs()
     values = {}
     if refs:
