@@ -7,11 +7,14 @@ import importlib
 import os
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
 from cmem_profiles import __version__
 from cmem_profiles.errors import CmemProfileError
 
 PROG = "cmem-profile"
+
+HIDDEN = "__complete"  # lists names for the completion scripts; not in help or completion
 
 # verb -> module under cmem_profiles.commands; imported only when that verb runs, so a
 # fast verb like `current` never pays for YAML, jsonschema or keyring.
@@ -26,13 +29,22 @@ COMMANDS = {
     "rollback": "rollback",
     "secret": "secret",
     "doctor": "doctor",
+    "completion": "completion",
+    HIDDEN: "completion",
 }
 
 GROUPS = (
     ("switching", ("use", "diff", "current", "history", "rollback")),
     ("profiles", ("list", "show", "validate")),
     ("secrets", ("secret", "doctor")),
+    ("shell", ("completion",)),
 )
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        # The hidden verb is for the completion scripts, not for people to choose from.
+        super().error(message.replace(f", {HIDDEN!r}", ""))
 
 
 class _Formatter(argparse.RawDescriptionHelpFormatter):
@@ -61,7 +73,7 @@ def _json_option(parser: argparse.ArgumentParser) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     groups = "\n".join(f"  {title:<11} {', '.join(verbs)}" for title, verbs in GROUPS)
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog=PROG,
         description="Switch claude-mem's LLM backend between declared, validated profiles.",
         epilog=f"verbs by group:\n{groups}\n\nRun '{PROG} VERB --help' for a verb's options.",
@@ -81,7 +93,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="say more about each step")
     parser.add_argument("--debug", action="store_true", help="show tracebacks of internal errors")
-    sub = parser.add_subparsers(dest="verb", metavar="VERB", required=True)
+    sub = parser.add_subparsers(
+        dest="verb", metavar="VERB", required=True, parser_class=argparse.ArgumentParser
+    )
 
     p = _verb(sub, "list", "list the profiles and mark the active one", f"  {PROG} list --json")
     _json_option(p)
@@ -186,7 +200,24 @@ def build_parser() -> argparse.ArgumentParser:
         sub, "doctor", "check the keyring, the data dir and the environment", f"  {PROG} doctor"
     )
     _json_option(p)
+
+    _completion_verbs(sub)
     return parser
+
+
+def _completion_verbs(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = _verb(
+        sub,
+        "completion",
+        "print a shell completion script for verbs, options, profile and secret names",
+        f"  {PROG} completion bash > ~/.local/share/bash-completion/completions/{PROG}\n"
+        f"  {PROG} completion zsh > ~/.zfunc/_{PROG}\n"
+        f"  {PROG} completion fish > ~/.config/fish/completions/{PROG}.fish",
+    )
+    p.add_argument("shell", choices=("bash", "zsh", "fish"), help="the shell to complete for")
+    # Hidden (no help): the completion scripts call it for names, so it must stay cheap.
+    p = sub.add_parser(HIDDEN)
+    p.add_argument("kind", choices=("profiles", "secrets"))
 
 
 def run(args: argparse.Namespace) -> int:
