@@ -11,6 +11,7 @@ from typing import NoReturn
 
 from cmem_profiles import __version__
 from cmem_profiles.errors import CmemProfileError
+from cmem_profiles.output import style
 
 PROG = "cmem-profile"
 
@@ -71,12 +72,21 @@ def _json_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print machine-readable JSON")
 
 
+def _grouped_verbs(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> str:
+    """The verbs under their GROUPS titles, each with its one-line summary."""
+    width = max(len(verb) for _, verbs in GROUPS for verb in verbs) + 2
+    return "\n\n".join(
+        f"{title}:\n"
+        + "\n".join(f"  {verb:<{width}}{sub.choices[verb].description}" for verb in verbs)
+        for title, verbs in GROUPS
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
-    groups = "\n".join(f"  {title:<11} {', '.join(verbs)}" for title, verbs in GROUPS)
     parser = _Parser(
         prog=PROG,
+        usage=f"{PROG} [OPTIONS] VERB [ARGS]",
         description="Switch claude-mem's LLM backend between declared, validated profiles.",
-        epilog=f"verbs by group:\n{groups}\n\nRun '{PROG} VERB --help' for a verb's options.",
         formatter_class=_Formatter,
     )
     parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
@@ -93,8 +103,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="say more about each step")
     parser.add_argument("--debug", action="store_true", help="show tracebacks of internal errors")
+    # The verbs are listed by group in the epilog, not in one flat list.
     sub = parser.add_subparsers(
-        dest="verb", metavar="VERB", required=True, parser_class=argparse.ArgumentParser
+        dest="verb",
+        metavar="VERB",
+        required=True,
+        help=argparse.SUPPRESS,
+        prog=PROG,
+        parser_class=argparse.ArgumentParser,
     )
 
     p = _verb(sub, "list", "list the profiles and mark the active one", f"  {PROG} list --json")
@@ -184,17 +200,33 @@ def build_parser() -> argparse.ArgumentParser:
         f"  {PROG} secret list",
     )
     ssub = p.add_subparsers(dest="secret_verb", metavar="ACTION", required=True)
-    sp = ssub.add_parser("set", help="store a secret (hidden prompt, or the value piped on stdin)")
-    sp.add_argument("secret_name", metavar="NAME")
+    name_help = "secret name, as a profile's {keyring: NAME} refers to it"
+    sp = _verb(
+        ssub,
+        "set",
+        "store a secret (hidden prompt, or the value piped on stdin)",
+        f'  {PROG} secret set corp-gateway\n  printf %s "$KEY" | {PROG} secret set corp-gateway',
+    )
+    sp.add_argument("secret_name", metavar="NAME", help=name_help)
     # Caught so a value typed on the command line is refused, not echoed by argparse's error.
     sp.add_argument("secret_value", nargs="?", help=argparse.SUPPRESS)
-    sp = ssub.add_parser("get", help="tell whether a secret is stored; --reveal prints it")
-    sp.add_argument("secret_name", metavar="NAME")
+    sp = _verb(
+        ssub,
+        "get",
+        "tell whether a secret is stored; --reveal prints it",
+        f"  {PROG} secret get corp-gateway",
+    )
+    sp.add_argument("secret_name", metavar="NAME", help=name_help)
     sp.add_argument("--reveal", action="store_true", help="print the value itself")
-    sp = ssub.add_parser("list", help="every secret the profiles reference, stored or missing")
+    sp = _verb(
+        ssub,
+        "list",
+        "every secret the profiles reference, stored or missing",
+        f"  {PROG} secret list --json",
+    )
     _json_option(sp)
-    sp = ssub.add_parser("rm", help="remove a secret from the keyring")
-    sp.add_argument("secret_name", metavar="NAME")
+    sp = _verb(ssub, "rm", "remove a secret from the keyring", f"  {PROG} secret rm corp-gateway")
+    sp.add_argument("secret_name", metavar="NAME", help=name_help)
 
     p = _verb(
         sub, "doctor", "check the keyring, the data dir and the environment", f"  {PROG} doctor"
@@ -202,6 +234,10 @@ def build_parser() -> argparse.ArgumentParser:
     _json_option(p)
 
     _completion_verbs(sub)
+    parser.epilog = (
+        f"{_grouped_verbs(sub)}\n\nexamples:\n  {PROG} use corporate\n  {PROG} use --help\n\n"
+        f"Run '{PROG} VERB --help' for a verb's options."
+    )
     return parser
 
 
@@ -234,7 +270,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stdout.flush()  # inside the handlers: a closed pipe must not surface at exit
         return code
     except CmemProfileError as err:
-        print(f"{PROG}: error: {err.message}", file=sys.stderr)
+        print(f"{PROG}: {style('error', '31', sys.stderr)}: {err.message}", file=sys.stderr)
         if err.hint:
             print(f"hint: {err.hint}", file=sys.stderr)
         return err.exit_code
