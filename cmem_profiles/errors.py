@@ -11,10 +11,18 @@ if TYPE_CHECKING:
 class CmemProfileError(Exception):
     """An expected failure: one message for the user and, where it helps, a hint."""
 
+    exit_code = 1
+
     def __init__(self, message: str, hint: str | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.hint = hint
+
+
+class UsageError(CmemProfileError):
+    """The command line is incomplete; exits 2, as argparse's own usage errors do."""
+
+    exit_code = 2
 
 
 class ProfileNotFound(CmemProfileError):

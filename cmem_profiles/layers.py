@@ -17,8 +17,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from cmem_profiles.document import Document, JsonPath, Mark
 from cmem_profiles.problems import Problem
-from cmem_profiles.yamldoc import Document, JsonPath, Mark
 
 SUFFIX = ".yaml"
 OVERLAY_SUFFIX = ".local.yaml"

@@ -7,11 +7,15 @@ import importlib
 import os
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
 from cmem_profiles import __version__
 from cmem_profiles.errors import CmemProfileError
+from cmem_profiles.output import style
 
 PROG = "cmem-profile"
+
+HIDDEN = "__complete"  # lists names for the completion scripts; not in help or completion
 
 # verb -> module under cmem_profiles.commands; imported only when that verb runs, so a
 # fast verb like `current` never pays for YAML, jsonschema or keyring.
@@ -31,6 +35,8 @@ COMMANDS = {
     "import": "import_profile",
     "init": "init_repo",
     "repo": "repo",
+    "completion": "completion",
+    HIDDEN: "completion",
 }
 
 GROUPS = (
@@ -38,7 +44,14 @@ GROUPS = (
     ("profiles", ("list", "show", "explain", "validate")),
     ("secrets", ("secret", "trust", "doctor")),
     ("team", ("init", "repo", "import")),
+    ("shell", ("completion",)),
 )
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        # The hidden verb is for the completion scripts, not for people to choose from.
+        super().error(message.replace(f", {HIDDEN!r}", ""))
 
 
 class _Formatter(argparse.RawDescriptionHelpFormatter):
@@ -65,12 +78,21 @@ def _json_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print machine-readable JSON")
 
 
+def _grouped_verbs(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> str:
+    """The verbs under their GROUPS titles, each with its one-line summary."""
+    width = max(len(verb) for _, verbs in GROUPS for verb in verbs) + 2
+    return "\n\n".join(
+        f"{title}:\n"
+        + "\n".join(f"  {verb:<{width}}{sub.choices[verb].description}" for verb in verbs)
+        for title, verbs in GROUPS
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
-    groups = "\n".join(f"  {title:<11} {', '.join(verbs)}" for title, verbs in GROUPS)
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog=PROG,
+        usage=f"{PROG} [OPTIONS] VERB [ARGS]",
         description="Switch claude-mem's LLM backend between declared, validated profiles.",
-        epilog=f"verbs by group:\n{groups}\n\nRun '{PROG} VERB --help' for a verb's options.",
         formatter_class=_Formatter,
     )
     parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
@@ -87,12 +109,25 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="say more about each step")
     parser.add_argument("--debug", action="store_true", help="show tracebacks of internal errors")
-    sub = parser.add_subparsers(dest="verb", metavar="VERB", required=True)
+    # The verbs are listed by group in the epilog, not in one flat list.
+    sub = parser.add_subparsers(
+        dest="verb",
+        metavar="VERB",
+        required=True,
+        help=argparse.SUPPRESS,
+        prog=PROG,
+        parser_class=argparse.ArgumentParser,
+    )
     _profile_verbs(sub)
     _switching_verbs(sub)
     _secret_verbs(sub)
     _team_verbs(sub)
     _import_parser(sub)
+    _completion_verbs(sub)
+    parser.epilog = (
+        f"{_grouped_verbs(sub)}\n\nexamples:\n  {PROG} use corporate\n  {PROG} use --help\n\n"
+        f"Run '{PROG} VERB --help' for a verb's options."
+    )
     return parser
 
 
@@ -141,12 +176,18 @@ def _switching_verbs(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
         (
             "use",
             "switch claude-mem to a profile",
-            f"  {PROG} use corporate\n  {PROG} use gemini --dry-run",
+            f"  {PROG} use corporate\n  {PROG} use gemini --dry-run\n"
+            f"  {PROG} use -   # back to the previous profile\n"
+            f"  {PROG} use     # pick from a numbered list",
         ),
         ("diff", "show what switching to a profile would change", f"  {PROG} diff bedrock-shim"),
     ):
         p = _verb(sub, verb, summary, example)
-        p.add_argument("name", help="profile name")
+        p.add_argument(
+            "name",
+            nargs="?",
+            help="profile name; '-' for the previous one; none to pick one on a terminal",
+        )
         if verb == "use":
             p.add_argument("--dry-run", action="store_true", help="show the plan, write nothing")
             p.add_argument(
@@ -164,7 +205,9 @@ def _switching_verbs(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
             help="take hand edits of owned keys as their new baseline, then switch",
         )
         p.add_argument(
-            "--no-input", action="store_true", help="never prompt; fail on a missing secret"
+            "--no-input",
+            action="store_true",
+            help="never prompt: fail on a missing secret, and on a missing name",
         )
         _json_option(p)
 
@@ -201,17 +244,33 @@ def _secret_verbs(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         f"  {PROG} secret list",
     )
     ssub = p.add_subparsers(dest="secret_verb", metavar="ACTION", required=True)
-    sp = ssub.add_parser("set", help="store a secret (hidden prompt, or the value piped on stdin)")
-    sp.add_argument("secret_name", metavar="NAME")
+    name_help = "secret name, as a profile's {keyring: NAME} refers to it"
+    sp = _verb(
+        ssub,
+        "set",
+        "store a secret (hidden prompt, or the value piped on stdin)",
+        f'  {PROG} secret set corp-gateway\n  printf %s "$KEY" | {PROG} secret set corp-gateway',
+    )
+    sp.add_argument("secret_name", metavar="NAME", help=name_help)
     # Caught so a value typed on the command line is refused, not echoed by argparse's error.
     sp.add_argument("secret_value", nargs="?", help=argparse.SUPPRESS)
-    sp = ssub.add_parser("get", help="tell whether a secret is stored; --reveal prints it")
-    sp.add_argument("secret_name", metavar="NAME")
+    sp = _verb(
+        ssub,
+        "get",
+        "tell whether a secret is stored; --reveal prints it",
+        f"  {PROG} secret get corp-gateway",
+    )
+    sp.add_argument("secret_name", metavar="NAME", help=name_help)
     sp.add_argument("--reveal", action="store_true", help="print the value itself")
-    sp = ssub.add_parser("list", help="every secret the profiles reference, stored or missing")
+    sp = _verb(
+        ssub,
+        "list",
+        "every secret the profiles reference, stored or missing",
+        f"  {PROG} secret list --json",
+    )
     _json_option(sp)
-    sp = ssub.add_parser("rm", help="remove a secret from the keyring")
-    sp.add_argument("secret_name", metavar="NAME")
+    sp = _verb(ssub, "rm", "remove a secret from the keyring", f"  {PROG} secret rm corp-gateway")
+    sp.add_argument("secret_name", metavar="NAME", help=name_help)
 
     p = _verb(
         sub,
@@ -241,12 +300,12 @@ def _import_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
         f"  {PROG} import glm --from-claude-code\n"
         f"  {PROG} import team-bridge --project ~/src/app --to profiles",
     )
-    p.description = (
+    p.epilog = (
         "Read claude-mem's .env and settings.json, write profiles/NAME.yaml that renders to\n"
         "exactly those keys, store each secret in the OS keyring as NAME-api-key or\n"
         "NAME-auth-token, check that 'diff NAME' would change nothing, and make NAME the\n"
         "active profile. With --from-claude-code, read the env block of Claude Code's\n"
-        "settings instead; that profile is written but not switched to."
+        "settings instead; that profile is written but not switched to.\n\n" + (p.epilog or "")
     )
     p.add_argument("name", help="name of the new profile (lowercase letters, digits, '-')")
     p.add_argument(
@@ -309,17 +368,44 @@ def _team_verbs(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
         f"  {PROG} repo list",
     )
     rsub = p.add_subparsers(dest="repo_verb", metavar="ACTION", required=True)
-    rp = rsub.add_parser(
-        "add", help="register a clone's directory, or clone a git URL with your git and register it"
+    rp = _verb(
+        rsub,
+        "add",
+        "register a clone's directory, or clone a git URL with your git and register it",
+        f"  {PROG} repo add ~/src/team-profiles\n"
+        f"  {PROG} repo add git@git.example.com:platform/team-profiles.git --name team",
     )
     rp.add_argument("source", metavar="PATH|URL", help="a clone's top directory, or a git URL")
     rp.add_argument("--name", help="the repository's name (default: from the directory or URL)")
-    rp = rsub.add_parser(
-        "list", help="registered repositories: path, git commit, clean or dirty, profile count"
+    rp = _verb(
+        rsub,
+        "list",
+        "registered repositories: path, git commit, clean or dirty, profile count",
+        f"  {PROG} repo list --json",
     )
     _json_option(rp)
-    rp = rsub.add_parser("rm", help="stop searching a repository (its files are kept)")
-    rp.add_argument("repo_name", metavar="NAME")
+    rp = _verb(
+        rsub,
+        "rm",
+        "stop searching a repository (its files are kept)",
+        f"  {PROG} repo rm team",
+    )
+    rp.add_argument("repo_name", metavar="NAME", help="the repository's name in 'repo list'")
+
+
+def _completion_verbs(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = _verb(
+        sub,
+        "completion",
+        "print a shell completion script for verbs, options, profile and secret names",
+        f"  {PROG} completion bash > ~/.local/share/bash-completion/completions/{PROG}\n"
+        f"  {PROG} completion zsh > ~/.zfunc/_{PROG}\n"
+        f"  {PROG} completion fish > ~/.config/fish/completions/{PROG}.fish",
+    )
+    p.add_argument("shell", choices=("bash", "zsh", "fish"), help="the shell to complete for")
+    # Hidden (no help): the completion scripts call it for names, so it must stay cheap.
+    p = sub.add_parser(HIDDEN)
+    p.add_argument("kind", choices=("profiles", "secrets"))
 
 
 def run(args: argparse.Namespace) -> int:
@@ -336,10 +422,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stdout.flush()  # inside the handlers: a closed pipe must not surface at exit
         return code
     except CmemProfileError as err:
-        print(f"{PROG}: error: {err.message}", file=sys.stderr)
+        print(f"{PROG}: {style('error', '31', sys.stderr)}: {err.message}", file=sys.stderr)
         if err.hint:
             print(f"hint: {err.hint}", file=sys.stderr)
-        return 1
+        return err.exit_code
     except BrokenPipeError:
         # The reader went away (`cmem-profile list | head`): not an error worth a message.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

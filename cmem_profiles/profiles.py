@@ -11,12 +11,12 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from cmem_profiles.document import Document, JsonPath, Mark
 from cmem_profiles.errors import ProfileInvalid, ProfileNotFound
 from cmem_profiles.layers import OVERLAY_SUFFIX, SUFFIX, Layer, Resolved, Resolver, is_overlay
 from cmem_profiles.paths import profile_search_path
 from cmem_profiles.problems import Problem
 from cmem_profiles.secretref import SecretRef, secret_ref_from
-from cmem_profiles.yamldoc import Document, JsonPath, Mark
 
 PROFILE_NAME = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 DEFAULT_HOSTS = {

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from cmem_profiles.document import Document
 from cmem_profiles.problems import Problem
 from cmem_profiles.secretref import SECRET_SUFFIXES
 from cmem_profiles.secrets_scan import comment_secrets, iter_strings, secret_reason
-from cmem_profiles.yamldoc import Document
 
 TIER_MODELS = (
     "CLAUDE_MEM_TIER_SIMPLE_MODEL",

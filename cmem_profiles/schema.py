@@ -13,9 +13,9 @@ from importlib import resources
 from typing import Any
 from urllib.parse import urlsplit
 
+from cmem_profiles.document import Document, JsonPath, json_path
 from cmem_profiles.problems import Problem
 from cmem_profiles.secrets_scan import looks_like_secret
-from cmem_profiles.yamldoc import Document, JsonPath, json_path
 
 SCHEMA_FILE = "profile.schema.json"
 

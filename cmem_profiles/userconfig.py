@@ -18,7 +18,7 @@ from cmem_profiles.paths import config_file
 from cmem_profiles.problems import Problem
 
 if TYPE_CHECKING:
-    from cmem_profiles.yamldoc import Document
+    from cmem_profiles.document import Document
 
 SCHEMA_FILE = "config.schema.json"
 REPO_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from terminal import run_in_pty
+from terminal import Reply, run_in_pty
 
 from cmem_profiles.main import main
 
@@ -151,7 +151,7 @@ def test_the_question_shows_the_git_commit_and_takes_an_answer(
         [*git, "log", "-1", "--format=%h"], capture_output=True, text=True, check=True
     ).stdout.strip()
 
-    code, transcript = run_in_pty(argv, ["n"])
+    code, transcript = run_in_pty(argv, [Reply(r"\[y/N\] $", "n\n")])
     assert code == 1, transcript
     assert f"base_url set in {profiles.name}/corp.yaml at commit {commit}, line 3" in transcript
     assert "would send env:CORP_KEY to gw2.example.com; it has been used with gw.example.com" in (
@@ -161,7 +161,7 @@ def test_the_question_shows_the_git_commit_and_takes_an_answer(
     assert "gw2" not in (isolated / ".claude-mem" / ".env").read_text()
 
     (profiles / "corp.yaml").write_text(GATEWAY.format(host="gw3.example.com"))
-    code, transcript = run_in_pty(argv, ["y"])
+    code, transcript = run_in_pty(argv, [Reply(r"\[y/N\] $", "y\n")])
     assert code == 0, transcript
     assert "with uncommitted changes" in transcript
     assert "https://gw3.example.com" in (isolated / ".claude-mem" / ".env").read_text()

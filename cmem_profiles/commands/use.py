@@ -8,6 +8,7 @@ from dataclasses import asdict
 
 from cmem_profiles import output, trust
 from cmem_profiles.apply import Change, Outcome, switch
+from cmem_profiles.choose import chosen_profile
 from cmem_profiles.paths import DataPaths, data_paths
 from cmem_profiles.profiles import Profile, find_profile
 from cmem_profiles.render import render_plan
@@ -16,7 +17,7 @@ from cmem_profiles.render import render_plan
 def run(args: argparse.Namespace) -> int:
     dry_run = args.verb == "diff" or args.dry_run
     paths = data_paths(args.data_dir)
-    profile = find_profile(args.name, args.profiles_dir)
+    profile = find_profile(chosen_profile(args, paths), args.profiles_dir)
     plan = render_plan(profile)
     # A diff sends nothing anywhere; a switch passes the gate before any secret is resolved.
     gate = None if dry_run else _pass_trust_gate(paths, profile, args)
