@@ -26,12 +26,14 @@ COMMANDS = {
     "rollback": "rollback",
     "secret": "secret",
     "doctor": "doctor",
+    "worker": "worker",
 }
 
 GROUPS = (
     ("switching", ("use", "diff", "current", "history", "rollback")),
     ("profiles", ("list", "show", "validate")),
     ("secrets", ("secret", "doctor")),
+    ("worker", ("worker",)),
 )
 
 
@@ -118,6 +120,7 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("name", help="profile name")
         if verb == "use":
             p.add_argument("--dry-run", action="store_true", help="show the plan, write nothing")
+            _verify_options(p)
         p.add_argument(
             "--exit-code", action="store_true", help="exit 1 when the switch would change something"
         )
@@ -178,7 +181,60 @@ def build_parser() -> argparse.ArgumentParser:
         sub, "doctor", "check the keyring, the data dir and the environment", f"  {PROG} doctor"
     )
     _json_option(p)
+
+    _worker_verbs(sub)
     return parser
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 < value <= 3600:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds (0 to 3600)")
+    return value
+
+
+def _verify_options(p: argparse.ArgumentParser) -> None:
+    """`use` asks the running worker which backend it uses after the switch."""
+    p.add_argument(
+        "--no-verify",
+        action="store_true",
+        help="do not ask the running claude-mem worker which backend it uses now",
+    )
+    p.add_argument(
+        "--restart",
+        action="store_true",
+        help="restart the claude-mem worker after the switch (needed for keys it reads "
+        "only at start: port, host, data dir, Chroma, queue, log level)",
+    )
+
+
+def _worker_verbs(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """`worker`: the running claude-mem worker."""
+    p = _verb(
+        sub,
+        "worker",
+        "show the claude-mem worker's status, or restart it",
+        f"  {PROG} worker\n  {PROG} worker restart",
+    )
+    p.add_argument(
+        "action",
+        nargs="?",
+        choices=("status", "restart"),
+        default="status",
+        help="status (default): running or not, pid, port, version, provider, auth method; "
+        "restart: restart it and wait until the new worker answers",
+    )
+    p.add_argument(
+        "--timeout",
+        type=_seconds,
+        default=30.0,
+        metavar="SECONDS",
+        help="how long restart waits for the new worker (default: 30)",
+    )
+    _json_option(p)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -8,6 +8,7 @@ from dataclasses import asdict
 
 from cmem_profiles import output
 from cmem_profiles.apply import Change, Outcome, switch
+from cmem_profiles.commands import worker as worker_check
 from cmem_profiles.paths import data_paths
 from cmem_profiles.profiles import find_profile
 from cmem_profiles.render import render_plan
@@ -25,7 +26,17 @@ def run(args: argparse.Namespace) -> int:
         # Every secret is resolved before anything is written; a terminal may be asked for one.
         interactive = not (args.no_input or dry_run) and sys.stdin.isatty()
         values = resolve_all(refs, interactive=interactive)
-    outcome = switch(paths, plan.bind(values), dry_run=dry_run, force=args.force, adopt=args.adopt)
+    bound = plan.bind(values)
+    outcome = switch(paths, bound, dry_run=dry_run, force=args.force, adopt=args.adopt)
+    if not args.json:
+        _report(outcome, dry_run, verbose=args.verbose, adopt=args.adopt)
+    # -- ask the running worker after a real switch (commands/worker.py) --
+    verification = None
+    if not dry_run:
+        verification = worker_check.after_switch(
+            paths, bound, outcome, verify=not args.no_verify, restart_worker=args.restart
+        )
+    # --
     if args.json:
         output.emit_json(
             {
@@ -35,10 +46,11 @@ def run(args: argparse.Namespace) -> int:
                 "generation": outcome.generation,
                 "changes": [{**asdict(c), "op": c.op} for c in outcome.changes],
                 "overwritten_hand_edits": [asdict(d) for d in outcome.drift],
+                "verification": verification.as_json() if verification else None,
             }
         )
-    else:
-        _report(outcome, dry_run, verbose=args.verbose, adopt=args.adopt)
+    if verification and worker_check.conclude(verification, outcome.profile, args.json):
+        return 1
     return 1 if args.exit_code and outcome.changes else 0
 
 
