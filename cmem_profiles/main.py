@@ -27,13 +27,14 @@ COMMANDS = {
     "secret": "secret",
     "doctor": "doctor",
     "worker": "worker",
+    "test": "test_endpoint",
 }
 
 GROUPS = (
     ("switching", ("use", "diff", "current", "history", "rollback")),
     ("profiles", ("list", "show", "validate")),
     ("secrets", ("secret", "doctor")),
-    ("worker", ("worker",)),
+    ("worker", ("worker", "test")),
 )
 
 
@@ -212,7 +213,7 @@ def _verify_options(p: argparse.ArgumentParser) -> None:
 
 
 def _worker_verbs(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """`worker`: the running claude-mem worker."""
+    """`worker` and `test`: the running claude-mem worker, and a profile's endpoint."""
     p = _verb(
         sub,
         "worker",
@@ -234,6 +235,29 @@ def _worker_verbs(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         metavar="SECONDS",
         help="how long restart waits for the new worker (default: 30)",
     )
+    _json_option(p)
+
+    p = _verb(
+        sub,
+        "test",
+        "send one minimal real request through a profile's endpoint",
+        f"  {PROG} test corporate\n  {PROG} test gemini --timeout 5 --json",
+    )
+    p.add_argument("name", help="profile name")
+    p.add_argument(
+        "--timeout",
+        type=_seconds,
+        default=10.0,
+        metavar="SECONDS",
+        help="give up on an answer after SECONDS (default: 10)",
+    )
+    p.add_argument(
+        "--base-url",
+        metavar="URL",
+        help="send the request to URL instead of the profile's endpoint (a staging gateway, "
+        "a local proxy); the path is built as claude-mem builds it",
+    )
+    p.add_argument("--no-input", action="store_true", help="never prompt; fail on a missing secret")
     _json_option(p)
 
 

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 import test_switch
 from conftest import REPO, no_worker_line
-from fake_servers import FakeWorker
+from fake_servers import FakeWorker, starter
 
 from cmem_profiles.errors import WorkerError
 from cmem_profiles.main import main
@@ -28,17 +28,7 @@ ROLLBACK_HINT = "hint: the files are switched; 'cmem-profile rollback' restores 
 
 @pytest.fixture
 def start_worker(data_dir: Path) -> Iterator[Callable[..., FakeWorker]]:
-    started: list[FakeWorker] = []
-
-    def start(**options: Any) -> FakeWorker:
-        worker = FakeWorker(data_dir, **options)
-        worker.start()
-        started.append(worker)
-        return worker
-
-    yield start
-    for worker in started:
-        worker.stop()
+    yield from starter(lambda **options: FakeWorker(data_dir, **options))
 
 
 def cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:

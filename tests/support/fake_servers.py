@@ -12,10 +12,11 @@ import ssl
 import sys
 import threading
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from cmem_profiles.envfile import parse_claude_mem
 from cmem_profiles.render import ENV_KEYS
@@ -25,6 +26,9 @@ from cmem_profiles.secretref import SECRET_SUFFIXES
 API_KEY_AUTH = "API key (from ~/.claude-mem/.env)"
 GATEWAY_AUTH = "Gateway auth token (from ~/.claude-mem/.env)"
 OAUTH_AUTH = "Claude Code OAuth token (read from system keychain at spawn) profile=default"
+
+
+S = TypeVar("S", "FakeWorker", "FakeEndpoint")
 
 
 class _Server(ThreadingHTTPServer):
@@ -223,7 +227,8 @@ class FakeEndpoint(_Running):
     def _anthropic(self, request: _Handler, headers: dict[str, str], body: dict[str, Any]) -> None:
         sent = headers.get("x-api-key", "") if self.header == "x-api-key" else self._bearer(headers)
         if sent != self.secret:
-            error = {"type": "authentication_error", "message": f"invalid x-api-key: {sent}"}
+            received = headers.get("x-api-key") or self._bearer(headers)
+            error = {"type": "authentication_error", "message": f"invalid x-api-key: {received}"}
             request.reply(401, {"type": "error", "error": error})
         elif self.models and body.get("model") not in self.models:
             error = {"type": "not_found_error", "message": f"model: {body.get('model')}"}
@@ -270,6 +275,21 @@ class FakeEndpoint(_Running):
             request.reply(int(self.answer), {"error": {"message": "upstream connect error"}})
         else:
             request.reply(200, ok)
+
+
+def starter(make: Callable[..., S]) -> Iterator[Callable[..., S]]:
+    """A fixture's body: start servers built by `make`; stop them all when the test ends."""
+    started: list[S] = []
+
+    def start(**options: Any) -> S:
+        server = make(**options)
+        server.start()
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        server.stop()
 
 
 def tls_context(pem: Path) -> ssl.SSLContext:
