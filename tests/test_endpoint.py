@@ -485,3 +485,30 @@ def test_server_errors(
     assert result["message"].endswith(
         "the server or a gateway in front of it failed: upstream connect error"
     )
+
+
+def test_redirect_names_the_new_address_without_the_key(
+    serve: Callable[..., FakeEndpoint], profiles: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    endpoint = serve(answer="301")
+    write_profile(profiles, "gw", provider="gemini", model="gemini-flash-latest")
+    result = failure(capsys, profiles, "--base-url", endpoint.url())
+    assert (result["result"], result["status"]) == ("redirect", 301)
+    assert result["message"].endswith(
+        ": redirected to https://moved.example.com/v2/v1beta/models/gemini-flash-latest"
+        ":generateContent"
+    )
+    assert result["hint"] == "use the address it redirects to in base_url"
+
+
+def test_another_client_error_shows_the_servers_words(
+    serve: Callable[..., FakeEndpoint], profiles: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    endpoint = serve(answer="422")
+    claude(profiles, endpoint)
+    result = failure(capsys, profiles)
+    assert (result["result"], result["message"]) == (
+        "bad-request",
+        f"HTTP 422 Unprocessable Entity from {endpoint.url('/v1/messages')}: "
+        "upstream connect error",
+    )

@@ -518,6 +518,19 @@ def test_a_failing_worker_is_a_warning_not_a_failed_switch(
     )
 
 
+def test_a_non_loopback_worker_host_leaves_the_switch_unverified(
+    data_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    set_setting(data_dir, "CLAUDE_MEM_WORKER_HOST", "192.168.1.20")
+    code, out, err = use(capsys, "gemini")
+    assert code == 0
+    assert out.startswith("switched to gemini")
+    assert err == (
+        "warning: could not verify the switch: CLAUDE_MEM_WORKER_HOST is 192.168.1.20, not a "
+        "loopback address: cmem-profile talks only to a claude-mem worker on this machine\n"
+    )
+
+
 # -- keys read only at start -----------------------------------------------------------------
 
 

@@ -269,7 +269,11 @@ class FakeEndpoint(_Running):
             request.close_connection = True
             request.connection.shutdown(socket.SHUT_RDWR)
             return
-        if self.answer == "429":
+        if self.answer == "301":
+            # Some gateways redirect, and echo the query (a Gemini key) into Location.
+            location = f"https://moved.example.com/v2{request.path}"
+            request.reply(301, b"", {"location": location})
+        elif self.answer == "429":
             request.reply(429, {"error": {"message": "rate limit exceeded"}}, {"retry-after": "7"})
         elif self.answer.isdigit():
             request.reply(int(self.answer), {"error": {"message": "upstream connect error"}})
