@@ -81,3 +81,19 @@ class DriftError(CmemProfileError):
 
 class LockTimeout(CmemProfileError):
     """Another cmem-profile holds the lock for too long."""
+
+
+class WorkerError(CmemProfileError):
+    """claude-mem's worker answered badly, too slowly, or is not on this machine."""
+
+
+class WorkerNotRunning(WorkerError):
+    """Nothing answers where claude-mem's worker would listen."""
+
+
+class EndpointError(CmemProfileError):
+    """A profile's endpoint cannot be tested, or the test request failed."""
+
+
+class SwitchNotVerified(WorkerError):
+    """The files are switched, but the running worker does not use the new backend."""

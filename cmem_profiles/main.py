@@ -37,6 +37,8 @@ COMMANDS = {
     "repo": "repo",
     "completion": "completion",
     HIDDEN: "completion",
+    "worker": "worker",
+    "test": "test_endpoint",
 }
 
 GROUPS = (
@@ -45,6 +47,7 @@ GROUPS = (
     ("secrets", ("secret", "trust", "doctor")),
     ("team", ("init", "repo", "import")),
     ("shell", ("completion",)),
+    ("worker", ("worker", "test")),
 )
 
 
@@ -124,6 +127,7 @@ def build_parser() -> argparse.ArgumentParser:
     _team_verbs(sub)
     _import_parser(sub)
     _completion_verbs(sub)
+    _worker_verbs(sub)
     parser.epilog = (
         f"{_grouped_verbs(sub)}\n\nexamples:\n  {PROG} use corporate\n  {PROG} use --help\n\n"
         f"Run '{PROG} VERB --help' for a verb's options."
@@ -195,6 +199,7 @@ def _switching_verbs(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
                 action="store_true",
                 help="agree to send the profile's secrets to its host though they never went there",
             )
+            _verify_options(p)
         p.add_argument(
             "--exit-code", action="store_true", help="exit 1 when the switch would change something"
         )
@@ -406,6 +411,85 @@ def _completion_verbs(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
     # Hidden (no help): the completion scripts call it for names, so it must stay cheap.
     p = sub.add_parser(HIDDEN)
     p.add_argument("kind", choices=("profiles", "secrets"))
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 < value <= 3600:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds (0 to 3600)")
+    return value
+
+
+def _verify_options(p: argparse.ArgumentParser) -> None:
+    """`use` asks the running worker which backend it uses after the switch."""
+    p.add_argument(
+        "--no-verify",
+        action="store_true",
+        help="do not ask the running claude-mem worker which backend it uses now",
+    )
+    p.add_argument(
+        "--restart",
+        action="store_true",
+        help="restart the claude-mem worker after the switch (needed for keys it reads "
+        "only at start: port, host, data dir, Chroma, queue, log level)",
+    )
+
+
+def _worker_verbs(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """`worker` and `test`: the running claude-mem worker, and a profile's endpoint."""
+    p = _verb(
+        sub,
+        "worker",
+        "show the claude-mem worker's status, or restart it",
+        f"  {PROG} worker\n  {PROG} worker restart",
+    )
+    p.add_argument(
+        "action",
+        nargs="?",
+        choices=("status", "restart"),
+        default="status",
+        help="status (default): running or not, pid, port, version, provider, auth method; "
+        "restart: restart it and wait until the new worker answers",
+    )
+    p.add_argument(
+        "--timeout",
+        type=_seconds,
+        default=30.0,
+        metavar="SECONDS",
+        help="how long restart waits for the new worker (default: 30)",
+    )
+    _json_option(p)
+
+    p = _verb(
+        sub,
+        "test",
+        "send one minimal real request through a profile's endpoint",
+        f"  {PROG} test corporate\n  {PROG} test gemini --timeout 5 --json",
+    )
+    p.add_argument("name", help="profile name")
+    p.add_argument(
+        "--timeout",
+        type=_seconds,
+        default=10.0,
+        metavar="SECONDS",
+        help="give up on an answer after SECONDS (default: 10)",
+    )
+    p.add_argument(
+        "--base-url",
+        metavar="URL",
+        help="send the request to URL instead of the profile's endpoint (a staging gateway, "
+        "a local proxy); the path is built as claude-mem builds it",
+    )
+    p.add_argument("--no-input", action="store_true", help="never prompt; fail on a missing secret")
+    p.add_argument(
+        "--trust",
+        action="store_true",
+        help="agree to send the profile's secrets to this host though they never went there",
+    )
+    _json_option(p)
 
 
 def run(args: argparse.Namespace) -> int:

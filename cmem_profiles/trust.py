@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import sys
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -83,9 +84,10 @@ def load_pairs(paths: DataPaths) -> list[Pair]:
     ]
 
 
-def check(paths: DataPaths, profile: Profile) -> Gate:
+def check(paths: DataPaths, profile: Profile, host: str | None = None) -> Gate:
+    """The gate for sending profile's secrets to host (default: the profile's endpoint)."""
     known = load_pairs(paths)
-    gate = Gate(profile, profile.endpoint_host)
+    gate = Gate(profile, host or profile.endpoint_host)
     for _, ref in profile.secret_refs():
         secret = identity(ref)
         hosts = [p.host for p in known if p.secret == secret]
@@ -179,3 +181,34 @@ def refusal(gate: Gate) -> UntrustedHost:
         hint=f"if {gate.host} is right: cmem-profile trust {gate.profile.name}"
         " (or use --trust); otherwise check who changed the profile",
     )
+
+
+def pass_gate(
+    paths: DataPaths,
+    profile: Profile,
+    *,
+    host: str | None = None,
+    accept: bool = False,
+    no_input: bool = False,
+) -> Gate:
+    """Stop unless every secret goes to a host it went to before, or the user agrees now.
+
+    The caller records `gate.pairs()` once the secrets have actually been used.
+    """
+    from cmem_profiles import output
+
+    gate = check(paths, profile, host)
+    if not gate.untrusted or accept:
+        return gate
+    if no_input or not (sys.stdin.isatty() and sys.stderr.isatty()):
+        raise refusal(gate)
+    for line in describe(gate):
+        output.note(line)
+    sys.stderr.write(f"send these secrets to {gate.host} from now on? [y/N] ")
+    sys.stderr.flush()
+    if sys.stdin.readline().strip().lower() not in ("y", "yes"):
+        raise UntrustedHost(
+            f"not trusted: {gate.host}; nothing written",
+            hint=f"run 'cmem-profile trust {profile.name}' once you have checked the profile",
+        )
+    return gate

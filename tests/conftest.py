@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -49,9 +50,26 @@ def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     )
     monkeypatch.setenv("NO_COLOR", "1")
     monkeypatch.chdir(tmp_path)
+    # A claude-mem worker running on this machine is never reached: its port setting points at
+    # a port bound here but never listened on, so a connection there is refused at once.
+    blocker = socket.socket()
+    blocker.bind(("127.0.0.1", 0))
+    monkeypatch.setenv("CLAUDE_MEM_WORKER_PORT", str(blocker.getsockname()[1]))
     before = _snapshot()
-    yield home
+    try:
+        yield home
+    finally:
+        blocker.close()
     assert _snapshot() == before, "the test touched the real home directory"
+
+
+def no_worker_line() -> str:
+    """What `use` says after a switch when no worker answers (the isolation fixture's port)."""
+    return (
+        f"claude-mem worker not running (nothing answers on 127.0.0.1:"
+        f"{os.environ['CLAUDE_MEM_WORKER_PORT']}): nothing to verify; "
+        "it will use these files when it starts\n"
+    )
 
 
 @pytest.fixture

@@ -19,7 +19,9 @@ LOCATOR = "info  environment  CLAUDE_MEM_DATA_DIR is set and chooses the files\n
 
 
 @pytest.fixture
-def data_dir(isolated: Path) -> Path:
+def data_dir(isolated: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    # The isolation fixture's worker port is not part of the environment doctor reports on.
+    monkeypatch.delenv("CLAUDE_MEM_WORKER_PORT")
     return isolated / ".claude-mem"
 
 

@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from fake_servers import FakeEndpoint, FakeWorker
 
 from cmem_profiles.completion import table
 from cmem_profiles.main import HIDDEN, build_parser, main
@@ -76,12 +77,13 @@ class Audit:
         self.profiles = profiles
         self.seen: list[tuple[list[str], str]] = []
         self.verbs: set[str] = set()
+        self.endpoints: tuple[str, ...] = ()
 
     def run(self, *argv: str, stdin: str = "") -> int:
         full = ["--profiles-dir", str(self.profiles), *argv]
         words = [a for a in argv if not a.startswith("-")]
         self.verbs.add(words[0])
-        if words[0] in ("secret", "repo") and len(words) > 1:
+        if words[0] in ("secret", "repo", "worker") and len(words) > 1:
             self.verbs.add(f"{words[0]} {words[1]}")
         old_stdin = sys.stdin
         sys.stdin = io.StringIO(stdin)
@@ -143,7 +145,21 @@ def audit(
     data = isolated / ".claude-mem"
     data.mkdir()
     (data / ".env").write_text(f"ANTHROPIC_API_KEY={MARKERS['preexisting']}\n")
-    yield Audit(capsys, profiles)
+    # A worker that answers (its /api/settings returns secrets in plain text, as older
+    # releases did), and endpoints that echo the key they receive in their errors.
+    worker = FakeWorker(data, environment={"CLAUDE_MEM_GEMINI_API_KEY": MARKERS["env"]})
+    good = FakeEndpoint(MARKERS["keyring"])
+    wrong = FakeEndpoint("another-key-entirely")
+    servers = [worker, good, wrong]
+    for server in servers:
+        server.start()
+    audit = Audit(capsys, profiles)
+    audit.endpoints = (good.url(), wrong.url())
+    try:
+        yield audit
+    finally:
+        for server in servers:
+            server.stop()
     # the command source's arguments name a file, never the value
     assert SIGNATURE not in argv_log.read_text()
 
@@ -223,6 +239,13 @@ def _scenario(a: Audit, isolated: Path, tmp_path: Path) -> None:
     a.every_format("validate", str(a.profiles / "pasted.yaml"))
     a.every_format("list")
     (a.profiles / "pasted.yaml").unlink()
+
+    # the worker, and real requests through the endpoint (one refusing the key it echoes)
+    a.every_format("worker")
+    a.every_format("worker", "restart")
+    for url in a.endpoints:
+        a.every_format("test", "kr", "--base-url", url, "--trust", "--no-input")
+    a.every_format("test", "moved", "--no-input")  # refused by the trust gate: nothing is sent
 
     # team and shell verbs
     a.run("init", str(tmp_path / "team"))

@@ -10,7 +10,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import REPO
+from conftest import REPO, no_worker_line
 
 from cmem_profiles.envfile import parse_claude_mem, parse_dotenv
 from cmem_profiles.main import main
@@ -145,7 +145,7 @@ def test_use_prints_the_plan_with_secrets_masked(
         f"  + ANTHROPIC_API_KEY=<secret keyring:corp-gateway …{tag}>\n"
         "settings.json:\n"
         "  ~ CLAUDE_MEM_CLAUDE_AUTH_METHOD: subscription -> gateway\n"
-        "  ~ CLAUDE_MEM_TIER_ROUTING_ENABLED: true -> false\n"
+        "  ~ CLAUDE_MEM_TIER_ROUTING_ENABLED: true -> false\n" + no_worker_line()
     )
     assert err == ""
 
@@ -158,7 +158,7 @@ def test_diff_is_the_same_plan_and_writes_nothing(
     preview = capsys.readouterr().out
     assert {p.name: p.read_bytes() for p in data_dir.iterdir()} == before
     assert use("use", "corporate") == 0
-    switched = capsys.readouterr().out
+    switched = capsys.readouterr().out.removesuffix(no_worker_line())
     assert preview.splitlines()[1:] == switched.splitlines()[1:]
     assert use("diff", "corporate", "--exit-code") == 0
     assert capsys.readouterr().out == "corporate: would change nothing\n"

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from conftest import REPO
+from conftest import REPO, no_worker_line
 
 from cmem_profiles import targets
 from cmem_profiles.main import main
@@ -831,4 +831,6 @@ def test_activating_a_profile_the_files_already_match_says_it_switched(
         (0, "found", None),
         (1, "use", "subscription"),
     ]
-    assert out == "switched to subscription (generation 1): the files already matched it\n"
+    assert out == (
+        "switched to subscription (generation 1): the files already matched it\n" + no_worker_line()
+    )

@@ -172,3 +172,15 @@ def test_trust_needs_a_name_or_list(profiles: Path, capsys: pytest.CaptureFixtur
     code, _, err = _run(capsys, profiles, "trust")
     assert code == 1
     assert "name a profile, or pass --list" in err
+
+
+def test_an_endpoint_test_to_a_new_host_is_gated_too(
+    profiles: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert _run(capsys, profiles, "use", "corp")[0] == 0
+    code, out, err = _run(
+        capsys, profiles, "test", "corp", "--base-url", "http://127.0.0.1:1", "--no-input"
+    )
+    assert code == 1
+    assert "corp would send env:CORP_KEY to a new host, 127.0.0.1:1; nothing written" in err
+    assert KEY not in out + err

@@ -9,8 +9,9 @@ from dataclasses import asdict
 from cmem_profiles import output, trust
 from cmem_profiles.apply import Change, Outcome, switch
 from cmem_profiles.choose import chosen_profile
-from cmem_profiles.paths import DataPaths, data_paths
-from cmem_profiles.profiles import Profile, find_profile
+from cmem_profiles.commands import worker as worker_check
+from cmem_profiles.paths import data_paths
+from cmem_profiles.profiles import find_profile
 from cmem_profiles.render import render_plan
 
 
@@ -20,7 +21,11 @@ def run(args: argparse.Namespace) -> int:
     profile = find_profile(chosen_profile(args, paths), args.profiles_dir)
     plan = render_plan(profile)
     # A diff sends nothing anywhere; a switch passes the gate before any secret is resolved.
-    gate = None if dry_run else _pass_trust_gate(paths, profile, args)
+    gate = (
+        None
+        if dry_run
+        else trust.pass_gate(paths, profile, accept=args.trust, no_input=args.no_input)
+    )
     refs = plan.secret_refs()
     values = {}
     if refs:
@@ -29,9 +34,19 @@ def run(args: argparse.Namespace) -> int:
         # Every secret is resolved before anything is written; a terminal may be asked for one.
         interactive = not (args.no_input or dry_run) and sys.stdin.isatty()
         values = resolve_all(refs, interactive=interactive)
-    outcome = switch(paths, plan.bind(values), dry_run=dry_run, force=args.force, adopt=args.adopt)
+    bound = plan.bind(values)
+    outcome = switch(paths, bound, dry_run=dry_run, force=args.force, adopt=args.adopt)
     if gate is not None:
         trust.record(paths, gate.pairs())
+    if not args.json:
+        _report(outcome, dry_run, verbose=args.verbose, adopt=args.adopt)
+    # -- ask the running worker after a real switch (commands/worker.py) --
+    verification = None
+    if not dry_run:
+        verification = worker_check.after_switch(
+            paths, bound, outcome, verify=not args.no_verify, restart_worker=args.restart
+        )
+    # --
     if args.json:
         output.emit_json(
             {
@@ -41,31 +56,12 @@ def run(args: argparse.Namespace) -> int:
                 "generation": outcome.generation,
                 "changes": [{**asdict(c), "op": c.op} for c in outcome.changes],
                 "overwritten_hand_edits": [asdict(d) for d in outcome.drift],
+                "verification": verification.as_json() if verification else None,
             }
         )
-    else:
-        _report(outcome, dry_run, verbose=args.verbose, adopt=args.adopt)
+    if verification and worker_check.conclude(verification, outcome.profile, args.json):
+        return 1
     return 1 if args.exit_code and outcome.changes else 0
-
-
-def _pass_trust_gate(paths: DataPaths, profile: Profile, args: argparse.Namespace) -> trust.Gate:
-    """Stop unless every secret goes to a host it has gone to before, or the user agrees."""
-    gate = trust.check(paths, profile)
-    if not gate.untrusted or args.trust:
-        return gate
-    if args.no_input or not (sys.stdin.isatty() and sys.stderr.isatty()):
-        raise trust.refusal(gate)
-    for line in trust.describe(gate):
-        output.note(line)
-    sys.stderr.write(f"send these secrets to {gate.host} from now on? [y/N] ")
-    sys.stderr.flush()
-    answer = sys.stdin.readline()
-    if answer.strip().lower() not in ("y", "yes"):
-        raise trust.UntrustedHost(
-            f"not trusted: {gate.host}; nothing written",
-            hint=f"run 'cmem-profile trust {profile.name}' once you have checked the profile",
-        )
-    return gate
 
 
 def report_recovery(outcome: Outcome) -> None:
