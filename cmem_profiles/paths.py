@@ -43,6 +43,11 @@ def config_dir() -> Path:
     return (Path(base) if base else Path.home() / ".config") / "cmem-profile"
 
 
+def cache_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME")
+    return (Path(base) if base else Path.home() / ".cache") / "cmem-profile"
+
+
 def user_profiles_dir() -> Path:
     return config_dir() / "profiles"
 

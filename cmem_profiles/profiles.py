@@ -8,12 +8,16 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from cmem_profiles.errors import ProfileInvalid, ProfileNotFound
 from cmem_profiles.paths import profile_search_path
 from cmem_profiles.problems import Problem
 from cmem_profiles.secretref import SecretRef, secret_ref_from
+
+if TYPE_CHECKING:
+    from cmem_profiles.yamldoc import Document
 
 PROFILE_NAME = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 SUFFIX = ".yaml"
@@ -143,8 +147,7 @@ def _bad_name(path: Path, name: str) -> Problem:
 
 def check_file(path: Path) -> tuple[Profile | None, list[Problem]]:
     """Load, validate and check one file: the profile if it has no errors, and every problem."""
-    from cmem_profiles.rules import check_rules, scan_plaintext
-    from cmem_profiles.schema import validate_document
+    from cmem_profiles import cache
     from cmem_profiles.yamldoc import load_document
 
     shown = display_path(path)
@@ -161,12 +164,13 @@ def check_file(path: Path) -> tuple[Profile | None, list[Problem]]:
     doc = load_document(text, shown)
     if doc.problems:
         return None, sorted(doc.problems)
-    problems = validate_document(doc)
-    # A value the schema already refused gets no second message from the scan or the rules.
-    reported = {(p.line, p.column) for p in problems}
-    problems += [
-        p for p in [*scan_plaintext(doc), *check_rules(doc)] if (p.line, p.column) not in reported
-    ]
+    # The validation cache: bytes judged clean before skip the schema and the rules.
+    if cache.known_clean(text):
+        problems = []
+    else:
+        problems = _judge(doc)
+        if not problems:
+            cache.remember_clean(text)
     name = path.name[: -len(SUFFIX)] if path.name.endswith(SUFFIX) else path.stem
     if not PROFILE_NAME.match(name):
         problems.append(_bad_name(path, name))
@@ -174,6 +178,20 @@ def check_file(path: Path) -> tuple[Profile | None, list[Problem]]:
     if any(p.severity == "error" for p in problems):
         return None, problems
     return _build(name, path, doc.data), problems
+
+
+def _judge(doc: Document) -> list[Problem]:
+    """Every problem the schema, the plaintext scan and claude-mem's rules find in a document."""
+    from cmem_profiles.rules import check_rules, scan_plaintext
+    from cmem_profiles.schema import validate_document
+
+    problems = validate_document(doc)
+    # A value the schema already refused gets no second message from the scan or the rules.
+    reported = {(p.line, p.column) for p in problems}
+    problems += [
+        p for p in [*scan_plaintext(doc), *check_rules(doc)] if (p.line, p.column) not in reported
+    ]
+    return problems
 
 
 def _build(name: str, path: Path, data: dict[str, object]) -> Profile:
