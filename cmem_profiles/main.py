@@ -6,10 +6,15 @@ import argparse
 import importlib
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from cmem_profiles import __version__
 from cmem_profiles.errors import CmemProfileError
+
+# Not `from typing import ...` at run time: `current` runs in shell prompts.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 PROG = "cmem-profile"
 
@@ -37,11 +42,25 @@ GROUPS = (
 
 class _Formatter(argparse.RawDescriptionHelpFormatter):
     def __init__(self, prog: str) -> None:
-        super().__init__(prog, max_help_position=30)
+        super().__init__(prog, max_help_position=30, width=_terminal_width() - 2)
+
+
+def _terminal_width() -> int:
+    """shutil.get_terminal_size's columns, without importing shutil (and its zlib, bz2, lzma)."""
+    try:
+        columns = int(os.environ.get("COLUMNS", ""))
+    except ValueError:
+        columns = 0
+    if columns <= 0:
+        try:
+            columns = os.get_terminal_size().columns
+        except OSError:
+            columns = 0
+    return columns or 80
 
 
 def _verb(
-    sub: argparse._SubParsersAction[argparse.ArgumentParser],
+    sub: _Verbs,
     name: str,
     summary: str,
     examples: str,
@@ -59,7 +78,52 @@ def _json_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print machine-readable JSON")
 
 
-def build_parser() -> argparse.ArgumentParser:
+class _Verbs:
+    """The verbs' subparsers; told the running verb, it builds that verb's parser alone.
+
+    Building every verb's parser costs about as much as all the work `current` does.
+    """
+
+    def __init__(
+        self, action: argparse._SubParsersAction[argparse.ArgumentParser], only: str | None
+    ) -> None:
+        self.action = action
+        self.only = only
+
+    def add_parser(self, name: str, **kwargs: Any) -> argparse.ArgumentParser:
+        if self.only in (None, name):
+            return self.action.add_parser(name, **kwargs)
+        return _Unused()  # type: ignore[return-value]  # it takes any call a parser takes
+
+
+class _Unused:
+    """Stands in for the parser of a verb that is not running: every call does nothing."""
+
+    def __getattr__(self, name: str) -> Callable[..., _Unused]:
+        return lambda *args, **kwargs: self
+
+
+# Global options as plainly spelled before a verb; anything else builds the whole parser.
+_FLAGS = ("-v", "--verbose", "--debug")
+_VALUED = ("--profiles-dir", "--data-dir")
+
+
+def requested_verb(argv: Sequence[str]) -> str | None:
+    """The verb when argv spells it plainly (`-v list`, `--data-dir D use x`), else None."""
+    i = 0
+    while i < len(argv):
+        arg = argv[i]
+        if arg in _VALUED:
+            i += 2
+        elif arg in _FLAGS or arg.startswith(tuple(f"{option}=" for option in _VALUED)):
+            i += 1
+        else:
+            return arg if arg in COMMANDS else None
+    return None
+
+
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The parser of every verb, or of verb ONLY alone (the same result for ONLY's argv)."""
     groups = "\n".join(f"  {title:<11} {', '.join(verbs)}" for title, verbs in GROUPS)
     parser = argparse.ArgumentParser(
         prog=PROG,
@@ -81,7 +145,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="say more about each step")
     parser.add_argument("--debug", action="store_true", help="show tracebacks of internal errors")
-    sub = parser.add_subparsers(dest="verb", metavar="VERB", required=True)
+    sub = _Verbs(parser.add_subparsers(dest="verb", metavar="VERB", required=True), only)
 
     p = _verb(sub, "list", "list the profiles and mark the active one", f"  {PROG} list --json")
     _json_option(p)
@@ -188,7 +252,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    parser = build_parser(requested_verb(sys.argv[1:] if argv is None else argv))
     args = parser.parse_args(argv)
     try:
         code = run(args)
