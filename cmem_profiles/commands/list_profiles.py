@@ -7,12 +7,12 @@ import argparse
 from cmem_profiles import output
 from cmem_profiles.paths import data_paths
 from cmem_profiles.profiles import display_path, load_catalog
-from cmem_profiles.state import active_profile
+from cmem_profiles.statefile import active_profile
 
 
 def run(args: argparse.Namespace) -> int:
     catalog = load_catalog(args.profiles_dir)
-    active = active_profile(data_paths(args.data_dir))
+    active = active_profile(data_paths(args.data_dir).state_dir)
     records = []
     for entry in catalog.entries:
         profile = catalog.profiles.get(entry.name) if entry.shadowed_by is None else None
