@@ -10,10 +10,11 @@ From the repository root, with the package and its test extra installed in .venv
 It builds a scratch tree (1,000 generated profiles, and 100 and 5,000 for the scaling rows; a
 claude-mem data dir holding claude-mem's own default settings.json; an environment variable and
 the test suite's file-backed keyring as secret sources), then runs each command in alternation
-with its floor, `python -c pass` on the interpreter that runs cmem-profile, after warm-up runs
-that are not counted. A ratio is the median of the command's wall times over the median of the
-floor's in the same row. Standard library only; it runs the installed `cmem-profile` and
-`check-jsonschema` as any user would.
+with its floors, after warm-up runs that are not counted. The floor is `python3 -c pass` with
+the python3 on PATH (past any version-manager shim): the targets are ratios of medians to it,
+measured in the same row. A second column compares with the bare start of the interpreter that
+runs cmem-profile, which may be lighter. Standard library only; it runs the installed
+`cmem-profile` and `check-jsonschema` as any user would.
 
 `--extends on` also generates profiles in `extends:` chains (abstract bases, chains four
 deep) and times list and validate on them; the default, `auto`, does so when the schema
@@ -214,6 +215,14 @@ def build_scratch(root: Path, sizes: Sequence[int], extends: bool) -> Scratch:
 # --- timing ---------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Floors:
+    """`python3 -c pass` as the targets count it, and the interpreter that runs cmem-profile."""
+
+    python3: list[str]
+    own: list[str]
+
+
 @dataclass
 class Row:
     """A command timed against the floor, and optionally against a second command."""
@@ -245,12 +254,13 @@ def run_once(argv: list[str], env: dict[str, str], cwd: Path) -> float:
     return elapsed
 
 
-def measure(row: Row, scratch: Scratch, floor: list[str], runs: int, warmup: int) -> None:
+def measure(row: Row, scratch: Scratch, floors: Floors, runs: int, warmup: int) -> None:
+    """Run the floors, the command and its yardstick in turn, warmup + runs times."""
     env = {**scratch.env, **row.env}
-    lanes: list[tuple[str, Callable[[int], list[str]]]] = [
-        ("floor", lambda _: floor),
-        ("cmd", lambda i: row.argvs[i % len(row.argvs)]),
-    ]
+    lanes: list[tuple[str, Callable[[int], list[str]]]] = [("floor", lambda _: floors.python3)]
+    if floors.own != floors.python3:
+        lanes.append(("own", lambda _: floors.own))
+    lanes.append(("cmd", lambda i: row.argvs[i % len(row.argvs)]))
     if row.versus:
         versus = row.versus
         lanes.append(("versus", lambda _: versus))
@@ -272,6 +282,7 @@ def median_ms(samples: list[float]) -> float:
 class Verdict:
     median: float
     floor: float
+    own: float  # the interpreter that runs cmem-profile, started bare
     ratio: float
     shown_ratio: str
     ok: bool | None
@@ -279,22 +290,23 @@ class Verdict:
 
 def judge(row: Row) -> Verdict:
     cmd, floor = median_ms(row.samples["cmd"]), median_ms(row.samples["floor"])
+    own = median_ms(row.samples.get("own") or row.samples["floor"])
     ratio = cmd / floor
     shown = f"{ratio:.1f}x"
     ok = None if row.limit is None else ratio <= row.limit
     if row.versus:
         other = median_ms(row.samples["versus"])
         if row.net_of_versus:
-            # The versus command is the dependency's own cost on top of the floor.
-            ratio = (cmd - (other - floor)) / floor
-            shown = f"{ratio:.1f}x beyond keyring's {other - floor:.0f} ms"
+            # The yardstick runs on cmem-profile's interpreter: its own cost is what it adds.
+            ratio = (cmd - (other - own)) / floor
+            shown = f"{ratio:.1f}x beyond keyring's own {other - own:.0f} ms"
             ok = None if row.limit is None else ratio <= row.limit
         else:
             versus_ratio = cmd / other
             shown += f"; {versus_ratio:.2f} of {row.versus_label} ({other:.0f} ms)"
             if row.versus_limit is not None:
                 ok = bool(ok) and versus_ratio <= row.versus_limit
-    return Verdict(cmd, floor, ratio, shown, ok)
+    return Verdict(cmd, floor, own, ratio, shown, ok)
 
 
 # --- the rows -------------------------------------------------------------------------------
@@ -410,15 +422,16 @@ def table_rows(scratch: Scratch, cmem: str, check: Path | None, extends: bool) -
 
 
 def scaling_rows(scratch: Scratch, cmem: str, extends: bool) -> dict[tuple[str, int], Row]:
-    rows = {}
-    kinds = [("list", scratch.trees, {}), ("validate, no cache", scratch.trees, "cold")]
+    """list and validate on 100, 1,000 and 5,000 profiles: the cost per profile should hold."""
+    kinds = [("list", scratch.trees, False), ("validate, no cache", scratch.trees, True)]
     if extends:
-        kinds.append(("list, extends chains", scratch.extends_trees, {}))
-    for kind, trees, how in kinds:
+        kinds.append(("list, extends chains", scratch.extends_trees, False))
+    rows = {}
+    for kind, trees, cold in kinds:
+        verb = kind.split(",")[0]
         for size, tree in trees.items():
-            verb = kind.split(",")[0]
             row = Row(f"{kind}, {size:,} profiles", [[cmem, "--profiles-dir", str(tree), verb]])
-            if how == "cold":
+            if cold:
                 row.env = {"XDG_CACHE_HOME": str(scratch.cold_cache)}
                 row.before_each = clear(scratch.cold_cache)
             rows[kind, size] = row
@@ -429,14 +442,17 @@ def scaling_rows(scratch: Scratch, cmem: str, extends: bool) -> dict[tuple[str, 
 
 
 def print_table(rows: list[Row]) -> None:
-    print("| command | median | floor | ratio | target | met |")
-    print("|---|---:|---:|---|---|---|")
+    print(
+        "| command | median | `python3 -c pass` | ratio | target | met "
+        "| cmem-profile's interpreter alone | ratio to it |"
+    )
+    print("|---|---:|---:|---|---|---|---:|---:|")
     for row in rows:
         v = judge(row)
         met = {True: "yes", False: "**no**", None: ""}[v.ok]
         print(
             f"| {row.label} | {v.median:.0f} ms | {v.floor:.0f} ms | {v.shown_ratio} "
-            f"| {row.target} | {met} |"
+            f"| {row.target} | {met} | {v.own:.0f} ms | {v.median / v.own:.1f}x |"
         )
 
 
@@ -452,6 +468,62 @@ def print_scaling(rows: dict[tuple[str, int], Row]) -> None:
             marginal = f"{(v.median - median0) / (size - size0) * 1000:.0f} µs"
         previous[kind] = (size, v.median)
         print(f"| {kind} | {size:,} | {v.median:.0f} ms | {v.ratio:.1f}x | {marginal} |")
+
+
+def describe_run(cmem: str, floors: Floors, runs: int, warmup: int, load_before: float) -> str:
+    """What was measured, how, and on what: enough to tell two tables apart."""
+    where = subprocess.run(
+        [floors.own[0], "-c", "import cmem_profiles; print(cmem_profiles.__file__)"],
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout.strip()
+    install = "this checkout, editable" if where.startswith(str(REPO)) else where
+    load_after = os.getloadavg()[0]
+    lines = [
+        "",
+        f"cmem-profile: {cmem} (package: {install})",
+        f"floor: `{' '.join(floors.python3)}` (the python3 on PATH), the unit of every target;"
+        f" own start: `{' '.join(floors.own)}`, the interpreter that runs cmem-profile",
+        f"medians of {runs} runs after {warmup} warm-up runs, each command in alternation with"
+        " the floors",
+        f"machine: {os.cpu_count()} CPUs, load average {load_before:.1f} before and"
+        f" {load_after:.1f} after, {time.strftime('%Y-%m-%d %H:%M')}",
+    ]
+    if max(load_before, load_after) > (os.cpu_count() or 1):
+        lines.append("warning: the machine was busy; ratios swing with load: run again")
+    return "\n".join([*lines, ""])
+
+
+def check_clean(cmem: str, tree: Path, scratch: Scratch) -> None:
+    """Every generated profile must be clean, or the cache (and the table) means nothing."""
+    done = subprocess.run(
+        [cmem, "--profiles-dir", str(tree), "validate", "--json"],
+        env=scratch.env,
+        cwd=scratch.root,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    problems = json.loads(done.stdout or "[]")
+    if done.returncode != 0 or problems:
+        first = problems[0] if problems else {"message": done.stderr.strip()}
+        hint = " (does this cmem-profile know `extends`?)" if "extends" in tree.name else ""
+        sys.exit(f"bench: {tree.name} is not clean{hint}: {first}")
+
+
+def machine_python3() -> str | None:
+    """The interpreter that `python3` on PATH runs, past any version-manager shim."""
+    found = shutil.which("python3")
+    if found is None:
+        return None
+    done = subprocess.run(
+        [found, "-c", "import sys; print(sys.executable)"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return done.stdout.strip() or found
 
 
 def schema_knows_extends() -> bool:
@@ -472,18 +544,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="time profiles in extends chains (auto: when the schema knows the field)",
     )
     parser.add_argument("--cmem", help="the cmem-profile executable (default: beside python)")
+    parser.add_argument(
+        "--floor", metavar="PYTHON", help="the python3 of the floor (default: python3 on PATH)"
+    )
     parser.add_argument("--keep", action="store_true", help="keep the scratch tree and say where")
     args = parser.parse_args(argv)
     found = Path(args.cmem) if args.cmem else find_tool("cmem-profile")
     if found is None:
         sys.exit("bench: cmem-profile is not installed; pip install -e '.[test]' first")
     cmem = str(found.resolve())
-    floor = [interpreter_of(found), "-c", "pass"]
+    own = interpreter_of(found)
+    floors = Floors([args.floor or machine_python3() or own, "-c", "pass"], [own, "-c", "pass"])
     check = find_tool("check-jsonschema")
     extends = args.extends == "on" or (args.extends == "auto" and schema_knows_extends())
+    load_before = os.getloadavg()[0]
     root = Path(tempfile.mkdtemp(prefix="cmem-bench-"))
     try:
         scratch = build_scratch(root, SIZES, extends)
+        for tree in [*scratch.trees.values(), *scratch.extends_trees.values()]:
+            check_clean(cmem, tree, scratch)
         # A switch first, so `current` has a state to read.
         run_once(
             [cmem, "--profiles-dir", str(scratch.trees[1000]), "use", "bench-env-a"],
@@ -495,11 +574,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         scaling = {k: r for k, r in scaling.items() if args.rows in r.label}
         for row in [*rows, *scaling.values()]:
             print(f"timing: {row.label}", file=sys.stderr, flush=True)
-            measure(row, scratch, floor, args.runs, max(1, args.warmup))
-        print(
-            f"\nfloor: `{' '.join(floor)}`; medians of {args.runs} runs after "
-            f"{max(1, args.warmup)} warm-up runs, each command alternating with its floor\n"
-        )
+            measure(row, scratch, floors, args.runs, max(1, args.warmup))
+        print(describe_run(cmem, floors, args.runs, max(1, args.warmup), load_before))
         if rows:
             print_table(rows)
         if scaling:
