@@ -11,10 +11,11 @@ It builds a scratch tree (1,000 generated profiles, and 100 and 5,000 for the sc
 claude-mem data dir holding claude-mem's own default settings.json; an environment variable and
 the test suite's file-backed keyring as secret sources), then runs each command in alternation
 with its floors, after warm-up runs that are not counted. The floor is `python3 -c pass` with
-the python3 on PATH (past any version-manager shim): the targets are ratios of medians to it,
-measured in the same row. A second column compares with the bare start of the interpreter that
-runs cmem-profile, which may be lighter. Standard library only; it runs the installed
-`cmem-profile` and `check-jsonschema` as any user would.
+the python3 that cmem-profile's virtualenv was made from (whether or not it is activated): the
+targets are ratios of medians to it, measured in the same row. A second column compares with
+the bare start of the virtualenv's own interpreter, which skips the base's site-packages.
+Standard library only; it runs the installed `cmem-profile` and `check-jsonschema` as any user
+would.
 
 `--extends on` also generates profiles in `extends:` chains (abstract bases, chains four
 deep) and times list and validate on them; the default, `auto`, does so when the schema
@@ -483,8 +484,8 @@ def describe_run(cmem: str, floors: Floors, runs: int, warmup: int, load_before:
     lines = [
         "",
         f"cmem-profile: {cmem} (package: {install})",
-        f"floor: `{' '.join(floors.python3)}` (the python3 on PATH), the unit of every target;"
-        f" own start: `{' '.join(floors.own)}`, the interpreter that runs cmem-profile",
+        f"floor: `{' '.join(floors.python3)}`, the unit of every target; interpreter alone:"
+        f" `{' '.join(floors.own)}`, which runs cmem-profile",
         f"medians of {runs} runs after {warmup} warm-up runs, each command in alternation with"
         " the floors",
         f"machine: {os.cpu_count()} CPUs, load average {load_before:.1f} before and"
@@ -512,18 +513,15 @@ def check_clean(cmem: str, tree: Path, scratch: Scratch) -> None:
         sys.exit(f"bench: {tree.name} is not clean{hint}: {first}")
 
 
-def machine_python3() -> str | None:
-    """The interpreter that `python3` on PATH runs, past any version-manager shim."""
-    found = shutil.which("python3")
-    if found is None:
-        return None
+def base_python(interpreter: str) -> str:
+    """The python3 a virtualenv was made from (the interpreter itself when it is no venv)."""
     done = subprocess.run(
-        [found, "-c", "import sys; print(sys.executable)"],
+        [interpreter, "-c", "import sys; print(getattr(sys, '_base_executable', sys.executable))"],
         capture_output=True,
         text=True,
         check=False,
     )
-    return done.stdout.strip() or found
+    return done.stdout.strip() or interpreter
 
 
 def schema_knows_extends() -> bool:
@@ -545,7 +543,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--cmem", help="the cmem-profile executable (default: beside python)")
     parser.add_argument(
-        "--floor", metavar="PYTHON", help="the python3 of the floor (default: python3 on PATH)"
+        "--floor",
+        metavar="PYTHON",
+        help="the python3 of the floor (default: the one cmem-profile's virtualenv was made from)",
     )
     parser.add_argument("--keep", action="store_true", help="keep the scratch tree and say where")
     args = parser.parse_args(argv)
@@ -554,7 +554,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.exit("bench: cmem-profile is not installed; pip install -e '.[test]' first")
     cmem = str(found.resolve())
     own = interpreter_of(found)
-    floors = Floors([args.floor or machine_python3() or own, "-c", "pass"], [own, "-c", "pass"])
+    floors = Floors([args.floor or base_python(own), "-c", "pass"], [own, "-c", "pass"])
     check = find_tool("check-jsonschema")
     extends = args.extends == "on" or (args.extends == "auto" and schema_knows_extends())
     load_before = os.getloadavg()[0]
