@@ -479,7 +479,8 @@ def describe_run(cmem: str, floors: Floors, runs: int, warmup: int, load_before:
         text=True,
         check=False,
     ).stdout.strip()
-    install = "this checkout, editable" if where.startswith(str(REPO)) else where
+    editable = Path(where).parent == REPO / "cmem_profiles"
+    install = "this checkout, editable install" if editable else str(Path(where).parent)
     load_after = os.getloadavg()[0]
     lines = [
         "",
