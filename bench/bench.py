@@ -475,6 +475,7 @@ def describe_run(cmem: str, floors: Floors, runs: int, warmup: int, load_before:
     """What was measured, how, and on what: enough to tell two tables apart."""
     where = subprocess.run(
         [floors.own[0], "-c", "import cmem_profiles; print(cmem_profiles.__file__)"],
+        cwd=tempfile.gettempdir(),  # not the checkout: `-c` imports from the current directory
         capture_output=True,
         text=True,
         check=False,
