@@ -84,7 +84,7 @@ class ValidationCache:
         if self._records is None:
             try:
                 data = self.path.read_bytes()
-            except (OSError, ValueError):
+            except OSError:
                 data = b""
             self._start_over = len(data) > MAX_BYTES
             # Anything that is not a record (corruption, a stray edit) simply never matches.
