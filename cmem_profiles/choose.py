@@ -55,9 +55,9 @@ def chosen_profile(args: argparse.Namespace, paths: DataPaths) -> str:
         raise ProfileNotFound(
             "no profiles to choose from", hint=f"put profiles in {_dirs(args.profiles_dir)}"
         )
-    from cmem_profiles.state import active_profile
+    from cmem_profiles.statefile import active_profile
 
-    return pick(names, active_profile(paths), args.verb)
+    return pick(names, active_profile(paths.state_dir), args.verb)
 
 
 def pick(names: list[str], active: str | None, verb: str) -> str:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
+# Not `from typing import TYPE_CHECKING`: every command imports this module, `current` too.
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from cmem_profiles.problems import Problem
 

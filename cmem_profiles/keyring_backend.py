@@ -1,13 +1,12 @@
 """The OS keyring: choose the configured backend, refuse unusable ones, wrap every call.
 
 The only module that imports keyring, and only inside functions: `import keyring` and backend
-detection cost ~400 ms, which commands that never touch a secret must not pay.
+detection cost ~400 ms, which commands that never touch a secret must not pay. logging and
+configparser too are imported only where keyring is: `use` with env secrets loads this module.
 """
 
 from __future__ import annotations
 
-import configparser
-import logging
 import os
 import sys
 from collections.abc import Callable
@@ -116,6 +115,8 @@ def probe_keyring() -> KeyringReport:
 
 
 def _load() -> Keyring:
+    import logging
+
     import keyring.core
 
     # keyring logs its own warning about a bad keyringrc.cfg; our error says it once, with the fix.
@@ -179,6 +180,8 @@ def _selected_by() -> str:
     """Where the backend choice comes from, as keyring.core decides it."""
     if "PYTHON_KEYRING_BACKEND" in os.environ:
         return "PYTHON_KEYRING_BACKEND"
+    import configparser
+
     from keyring.util import platform_
 
     path = platform_.config_root() / "keyringrc.cfg"
@@ -194,6 +197,8 @@ def _selected_by() -> str:
 
 def _configured_name() -> str:
     """The backend name as configured, for when it cannot even be loaded; empty if unknown."""
+    import configparser
+
     selected_by = _selected_by()
     if selected_by == "PYTHON_KEYRING_BACKEND":
         return os.environ["PYTHON_KEYRING_BACKEND"]

@@ -6,12 +6,16 @@ import argparse
 import importlib
 import os
 import sys
-from collections.abc import Sequence
-from typing import NoReturn
+from collections.abc import Callable, Sequence
 
 from cmem_profiles import __version__
 from cmem_profiles.errors import CmemProfileError
 from cmem_profiles.output import style
+
+# Not `from typing import ...` at run time: `current` runs in shell prompts.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, NoReturn
 
 PROG = "cmem-profile"
 
@@ -59,20 +63,79 @@ class _Parser(argparse.ArgumentParser):
 
 class _Formatter(argparse.RawDescriptionHelpFormatter):
     def __init__(self, prog: str) -> None:
-        super().__init__(prog, max_help_position=30)
+        super().__init__(prog, max_help_position=30, width=_terminal_width() - 2)
+
+
+def _terminal_width() -> int:
+    """shutil.get_terminal_size's columns, without importing shutil (and its zlib, bz2, lzma)."""
+    try:
+        columns = int(os.environ.get("COLUMNS", ""))
+    except ValueError:
+        columns = 0
+    if columns <= 0:
+        try:
+            columns = os.get_terminal_size().columns
+        except OSError:
+            columns = 0
+    return columns or 80
+
+
+class _Verbs:
+    """The verbs' subparsers; told the running verb, it builds that verb's parser alone.
+
+    Building every verb's parser costs about as much as all the work `current` does.
+    """
+
+    def __init__(
+        self, action: argparse._SubParsersAction[argparse.ArgumentParser], only: str | None
+    ) -> None:
+        self.action = action
+        self.only = only
+
+    def add_parser(self, name: str, **kwargs: Any) -> argparse.ArgumentParser:
+        if self.only in (None, name):
+            return self.action.add_parser(name, **kwargs)
+        return _Unused()  # type: ignore[return-value]  # it takes any call a parser takes
+
+
+class _Unused:
+    """Stands in for the parser of a verb that is not running: every call does nothing."""
+
+    def __getattr__(self, name: str) -> Callable[..., _Unused]:
+        return lambda *args, **kwargs: self
+
+
+# Global options as plainly spelled before a verb; anything else builds the whole parser.
+_FLAGS = ("-v", "--verbose", "--debug")
+_VALUED = ("--profiles-dir", "--data-dir")
+
+
+def requested_verb(argv: Sequence[str]) -> str | None:
+    """The verb when argv spells it plainly (`-v list`, `--data-dir D use x`), else None."""
+    i = 0
+    while i < len(argv):
+        arg = argv[i]
+        if arg in _VALUED:
+            i += 2
+        elif arg in _FLAGS or arg.startswith(tuple(f"{option}=" for option in _VALUED)):
+            i += 1
+        else:
+            return arg if arg in COMMANDS else None
+    return None
 
 
 def _verb(
-    sub: argparse._SubParsersAction[argparse.ArgumentParser],
+    sub: _Verbs | argparse._SubParsersAction[argparse.ArgumentParser],
     name: str,
     summary: str,
     examples: str,
+    details: str = "",
 ) -> argparse.ArgumentParser:
     return sub.add_parser(
         name,
         help=summary,
         description=summary,
-        epilog=f"examples:\n{examples}",
+        epilog=f"{details}\n\n" * bool(details) + f"examples:\n{examples}",
         formatter_class=_Formatter,
     )
 
@@ -91,7 +154,8 @@ def _grouped_verbs(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
     )
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The parser of every verb, or of verb ONLY alone (the same result for ONLY's argv)."""
     parser = _Parser(
         prog=PROG,
         usage=f"{PROG} [OPTIONS] VERB [ARGS]",
@@ -113,13 +177,16 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="say more about each step")
     parser.add_argument("--debug", action="store_true", help="show tracebacks of internal errors")
     # The verbs are listed by group in the epilog, not in one flat list.
-    sub = parser.add_subparsers(
-        dest="verb",
-        metavar="VERB",
-        required=True,
-        help=argparse.SUPPRESS,
-        prog=PROG,
-        parser_class=argparse.ArgumentParser,
+    sub = _Verbs(
+        parser.add_subparsers(
+            dest="verb",
+            metavar="VERB",
+            required=True,
+            help=argparse.SUPPRESS,
+            prog=PROG,
+            parser_class=argparse.ArgumentParser,
+        ),
+        only,
     )
     _profile_verbs(sub)
     _switching_verbs(sub)
@@ -128,14 +195,17 @@ def build_parser() -> argparse.ArgumentParser:
     _import_parser(sub)
     _completion_verbs(sub)
     _worker_verbs(sub)
+    if only is not None:
+        return parser  # one verb's parser: the grouped list of every verb is not needed
     parser.epilog = (
-        f"{_grouped_verbs(sub)}\n\nexamples:\n  {PROG} use corporate\n  {PROG} use --help\n\n"
+        f"{_grouped_verbs(sub.action)}\n\n"
+        f"examples:\n  {PROG} use corporate\n  {PROG} use --help\n\n"
         f"Run '{PROG} VERB --help' for a verb's options."
     )
     return parser
 
 
-def _profile_verbs(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def _profile_verbs(sub: _Verbs) -> None:
     """list, show, explain, validate."""
     p = _verb(sub, "list", "list the profiles and mark the active one", f"  {PROG} list --json")
     p.add_argument(
@@ -174,7 +244,7 @@ def _profile_verbs(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
     _json_option(p)
 
 
-def _switching_verbs(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def _switching_verbs(sub: _Verbs) -> None:
     """use, diff, current, history, rollback."""
     for verb, summary, example in (
         (
@@ -239,7 +309,7 @@ def _switching_verbs(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
     _json_option(p)
 
 
-def _secret_verbs(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def _secret_verbs(sub: _Verbs) -> None:
     """secret and doctor."""
     p = _verb(
         sub,
@@ -296,7 +366,7 @@ def _secret_verbs(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     _json_option(p)
 
 
-def _import_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def _import_parser(sub: _Verbs) -> None:
     p = _verb(
         sub,
         "import",
@@ -304,14 +374,13 @@ def _import_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
         f"  {PROG} import mine --dry-run\n  {PROG} import mine\n"
         f"  {PROG} import glm --from-claude-code\n"
         f"  {PROG} import team-bridge --project ~/src/app --to profiles",
-    )
-    p.epilog = (
         "Read claude-mem's .env and settings.json, write profiles/NAME.yaml that renders to\n"
         "exactly those keys, store each secret in the OS keyring as NAME-api-key or\n"
         "NAME-auth-token, check that 'diff NAME' would change nothing, and make NAME the\n"
         "active profile. With --from-claude-code, read the env block of Claude Code's\n"
-        "settings instead; that profile is written but not switched to.\n\n" + (p.epilog or "")
+        "settings instead; that profile is written but not switched to.",
     )
+
     p.add_argument("name", help="name of the new profile (lowercase letters, digits, '-')")
     p.add_argument(
         "--from-claude-code",
@@ -344,7 +413,7 @@ def _import_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
     _json_option(p)
 
 
-def _team_verbs(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def _team_verbs(sub: _Verbs) -> None:
     p = _verb(
         sub,
         "init",
@@ -398,7 +467,7 @@ def _team_verbs(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     rp.add_argument("repo_name", metavar="NAME", help="the repository's name in 'repo list'")
 
 
-def _completion_verbs(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def _completion_verbs(sub: _Verbs) -> None:
     p = _verb(
         sub,
         "completion",
@@ -438,7 +507,7 @@ def _verify_options(p: argparse.ArgumentParser) -> None:
     )
 
 
-def _worker_verbs(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def _worker_verbs(sub: _Verbs) -> None:
     """`worker` and `test`: the running claude-mem worker, and a profile's endpoint."""
     p = _verb(
         sub,
@@ -499,7 +568,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    parser = build_parser(requested_verb(sys.argv[1:] if argv is None else argv))
     args = parser.parse_args(argv)
     try:
         code = run(args)

@@ -5,7 +5,11 @@ from __future__ import annotations
 import json
 import os
 import sys
-from typing import Any, TextIO
+
+# Not `from typing import ...`: every command imports this module, `current` too.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, TextIO
 
 
 def use_color(stream: TextIO) -> bool:

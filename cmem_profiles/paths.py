@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from pathlib import Path
 
 
@@ -12,13 +11,17 @@ def _expand(raw: str) -> Path:
     return Path(raw).expanduser()
 
 
-@dataclass(frozen=True)
 class DataPaths:
     """claude-mem's data dir, the two files cmem-profile writes there, and our state dir."""
 
-    data_dir: Path
-    env_file: Path
-    settings_file: Path
+    # A plain class, not a dataclass: `current` runs in shell prompts, and importing
+    # dataclasses alone would cost it a quarter of the interpreter's own start-up.
+    __slots__ = ("data_dir", "env_file", "settings_file")
+
+    def __init__(self, data_dir: Path, env_file: Path, settings_file: Path) -> None:
+        self.data_dir = data_dir
+        self.env_file = env_file
+        self.settings_file = settings_file
 
     @property
     def state_dir(self) -> Path:
@@ -46,6 +49,11 @@ def config_dir() -> Path:
 def config_file() -> Path:
     """The user configuration: registered team repositories and defaults."""
     return config_dir() / "config.yaml"
+
+
+def cache_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME")
+    return (Path(base) if base else Path.home() / ".cache") / "cmem-profile"
 
 
 def user_profiles_dir() -> Path:

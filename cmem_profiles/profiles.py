@@ -217,14 +217,10 @@ class Loader:
                     )
                 ]
             path = sibling
-        from cmem_profiles.rules import scan_comments
-
         resolved = self.resolver.resolve(path)
         problems = list(resolved.problems)
-        for source in resolved.sources:
-            problems += scan_comments(source)
         if not resolved.broken:
-            problems += _check_document(resolved.doc)
+            problems += _judge(resolved)
         name = path.name[: -len(SUFFIX)] if path.name.endswith(SUFFIX) else path.stem
         if not PROFILE_NAME.match(name):
             problems.append(_bad_name(path, name))
@@ -232,6 +228,25 @@ class Loader:
         if any(p.severity == "error" for p in problems):
             return None, problems
         return _build(name, path, resolved), problems
+
+
+def _judge(resolved: Resolved) -> list[Problem]:
+    """Every problem the schema, the scans and claude-mem's rules find in a merged profile.
+
+    The validation cache: a chain of files whose bytes were judged clean before skips the
+    schema and the rules (the same bytes in the same order merge to the same document).
+    """
+    from cmem_profiles import cache
+    from cmem_profiles.rules import scan_comments
+
+    texts = [source.text for source in resolved.sources]
+    if cache.known_clean(*texts):
+        return []
+    problems = [p for source in resolved.sources for p in scan_comments(source)]
+    problems += _check_document(resolved.doc)
+    if not problems:
+        cache.remember_clean(*texts)
+    return problems
 
 
 def _check_document(doc: Document) -> list[Problem]:

@@ -18,10 +18,11 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from cmem_profiles import statefile
 from cmem_profiles.errors import TargetError
 from cmem_profiles.paths import DataPaths
+from cmem_profiles.statefile import STATE_FILE
 
-STATE_FILE = "state.json"
 GENERATIONS = "generations"
 KEEP_GENERATIONS = 20
 FILES = (".env", "settings.json")
@@ -87,18 +88,7 @@ def state_file(paths: DataPaths) -> Path:
 
 def read_state(paths: DataPaths) -> dict[str, Any] | None:
     """The raw state, or None before the first switch (or when it is unreadable)."""
-    try:
-        data = json.loads(state_file(paths).read_bytes())
-    except (OSError, ValueError):
-        return None
-    return data if isinstance(data, dict) else None
-
-
-def active_profile(paths: DataPaths) -> str | None:
-    """The active profile's name, from the state alone: cheap enough for a shell prompt."""
-    state = read_state(paths)
-    active = state.get("active") if state else None
-    return active if isinstance(active, str) else None
+    return statefile.read_state(paths.state_dir)
 
 
 def load_state(paths: DataPaths) -> State:

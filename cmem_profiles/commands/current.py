@@ -6,13 +6,14 @@ import argparse
 
 from cmem_profiles import output
 from cmem_profiles.paths import data_paths
-from cmem_profiles.state import read_state
+from cmem_profiles.statefile import read_state
 
 
 def run(args: argparse.Namespace) -> int:
     paths = data_paths(args.data_dir)
-    state = read_state(paths) or {}
-    active = state.get("active") if isinstance(state.get("active"), str) else None
+    state = read_state(paths.state_dir) or {}
+    active = state.get("active")
+    active = active if isinstance(active, str) else None
     if args.short:
         output.emit(active or "")
         return 0

@@ -8,13 +8,13 @@ import os
 from cmem_profiles import output
 from cmem_profiles.paths import data_paths
 from cmem_profiles.profiles import display_path, load_catalog
-from cmem_profiles.state import active_profile
+from cmem_profiles.statefile import active_profile
 from cmem_profiles.userconfig import repos_by_profiles_dir
 
 
 def run(args: argparse.Namespace) -> int:
     catalog = load_catalog(args.profiles_dir)
-    active = active_profile(data_paths(args.data_dir))
+    active = active_profile(data_paths(args.data_dir).state_dir)
     repos = repos_by_profiles_dir()
     records = []
     for entry in catalog.entries:
