@@ -198,7 +198,8 @@ def load_generation(
     Its directory is made 0700 again if it was looser; a file another user owns or could have
     changed, or a symlink, is refused: a rollback writes these bytes into the live .env.
     """
-    from cmem_profiles.targets import ensure_private_dir, read_private
+    from cmem_profiles.fileio import read_private
+    from cmem_profiles.targets import ensure_private_dir
 
     directory = generation_dir(paths, number)
     try:

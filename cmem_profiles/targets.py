@@ -7,12 +7,11 @@ Every path is checked first (see ownership): a link, file or directory another u
 is refused. Temp files have random names and are created with O_EXCL, so a name planted in
 advance is never followed or reused.
 
-Test-only: the environment variable ``CMEM_PROFILE_TEST_FAULT=<action>:<point>[,...]`` makes a
-switch fail at one of its steps, so tests can prove the transaction; this module alone reads
-it, and other modules mark their steps with fault_point. ``raise`` raises RuntimeError, ``exit``
-calls ``os._exit(70)``, ``pause`` writes a line to stderr and waits for a byte on stdin (so a
-test can kill the process there, or time what follows). The points, in the order a switch
-passes them:
+Test-only: the environment variable ``CMEM_PROFILE_TEST_FAULT=<action>:<point>`` makes a switch
+fail at one of its steps, so tests can prove the transaction; this module alone reads it, and
+other modules mark their steps with fault_point. ``raise`` raises RuntimeError, ``exit`` calls
+``os._exit(70)``, ``pause`` writes a line to stderr and waits for a byte on stdin (so a test can
+kill the process there). The points, in the order a switch passes them:
 
 - ``after-lock``: SwitchLock is held;
 - ``after-secrets``: every secret is resolved (``use`` only);
@@ -32,21 +31,29 @@ it, and that command also sweeps the temp files it left.
 from __future__ import annotations
 
 import contextlib
-import ctypes
-import errno
 import fcntl
-import glob
 import os
-import secrets
 import stat
-import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from cmem_profiles.errors import LockTimeout, TargetError
-from cmem_profiles.ownership import check_ancestors, check_directory, check_owned, resolve_links
+from cmem_profiles.fileio import (
+    RENAME_EXCHANGE,
+    RENAME_NOREPLACE,
+    Snapshot,
+    checked_real,
+    fsync_dir,
+    io_error,
+    read_regular,
+    read_snapshot,
+    renameat2,
+    sweep_temps,
+    temp_file,
+)
+from cmem_profiles.ownership import check_ancestors, check_owned, resolve_links
 
 _FAULT_VAR = "CMEM_PROFILE_TEST_FAULT"
 LOCK_TIMEOUT = 10.0  # seconds a switch waits for another one before giving up
@@ -54,32 +61,16 @@ LOCK_TIMEOUT = 10.0  # seconds a switch waits for another one before giving up
 
 def fault_point(point: str) -> None:
     """Test-only: act here when CMEM_PROFILE_TEST_FAULT names this point (see the module doc)."""
-    for spec in os.environ.get(_FAULT_VAR, "").split(","):
-        action, _, where = spec.partition(":")
-        if where != point:
-            continue
-        if action == "raise":
-            raise RuntimeError(f"injected fault at {point}")
-        if action == "exit":
-            os._exit(70)
-        if action == "pause":
-            os.write(2, f"cmem-profile: test pause at {point}\n".encode())
-            os.read(0, 1)
-
-
-@dataclass(frozen=True)
-class Snapshot:
-    """One target file as found: the configured path, where writes go, its bytes and mode."""
-
-    path: Path
-    real_path: Path
-    exists: bool
-    data: bytes
-    mode: int | None
-
-    @property
-    def content(self) -> bytes | None:
-        return self.data if self.exists else None
+    action, _, where = os.environ.get(_FAULT_VAR, "").partition(":")
+    if where != point:
+        return
+    if action == "raise":
+        raise RuntimeError(f"injected fault at {point}")
+    if action == "exit":
+        os._exit(70)
+    if action == "pause":
+        os.write(2, f"cmem-profile: test pause at {point}\n".encode())
+        os.read(0, 1)
 
 
 @dataclass(frozen=True)
@@ -96,135 +87,7 @@ class FileWrite:
     refresh: Callable[[Snapshot], bytes] | None = None
 
 
-def _real(path: Path) -> Path:
-    """Where path's bytes live, in a directory that only the user controls."""
-    real = resolve_links(path)
-    check_directory(real.parent, path)
-    return real
-
-
-def read_snapshot(path: Path) -> Snapshot:
-    """Read a target through any symlink; a missing file is an absent, empty snapshot."""
-    real = _real(path)
-    try:
-        data, st = _read_regular(real, path)
-    except FileNotFoundError:
-        return Snapshot(path, real, exists=False, data=b"", mode=None)
-    return Snapshot(path, real, True, data, stat.S_IMODE(st.st_mode))
-
-
-def _read_regular(real: Path, path: Path) -> tuple[bytes, os.stat_result]:
-    """A regular file of the user's own, never through a link; FileNotFoundError if absent."""
-    try:
-        # O_NONBLOCK: a FIFO planted at the path must fail below, not hang the switch.
-        flags = os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW | os.O_CLOEXEC
-        fd = os.open(real, flags)
-    except FileNotFoundError:
-        raise
-    except OSError as exc:
-        raise _io_error("cannot read", path, exc) from None
-    try:
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode):
-            kind = "a directory" if stat.S_ISDIR(st.st_mode) else "not a regular file"
-            raise TargetError(f"{path} is {kind}", hint="move it aside; claude-mem reads a file")
-        check_owned(st, real, path)
-        chunks = []
-        while chunk := os.read(fd, 1 << 16):
-            chunks.append(chunk)
-    except OSError as exc:
-        raise _io_error("cannot read", path, exc) from None
-    finally:
-        os.close(fd)
-    return b"".join(chunks), st
-
-
-def read_private(path: Path) -> bytes:
-    """A file cmem-profile keeps for itself (0600): refused when another user owns it or
-    could have changed it, its mode tightened when others could merely read it."""
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
-    except OSError as exc:
-        if exc.errno != errno.ELOOP:
-            raise
-        raise TargetError(
-            f"refusing {path}: it is a symlink, and cmem-profile never makes one there",
-            hint="check where it points, then move it aside",
-        ) from None
-    try:
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode):
-            raise TargetError(f"{path} is not a regular file", hint="move it aside")
-        check_owned(st, path, path)
-        mode = stat.S_IMODE(st.st_mode)
-        if mode & 0o022:
-            raise TargetError(
-                f"refusing {path}: its mode {mode:04o} let others change it",
-                hint="check its content, then chmod 600 it",
-            )
-        if mode & 0o077:
-            os.fchmod(fd, 0o600)  # others could read it, not change it: tighten, and go on
-        chunks = []
-        while chunk := os.read(fd, 1 << 16):
-            chunks.append(chunk)
-    finally:
-        os.close(fd)
-    return b"".join(chunks)
-
-
-def _io_error(what: str, path: Path, exc: OSError) -> TargetError:
-    return TargetError(
-        f"{what} {path}: {exc.strerror or exc}",
-        hint="check the file, its directory, their owner and permissions (ls -la)",
-    )
-
-
 # Writing
-
-
-def _fsync_dir(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _temp_prefix(real: Path) -> str:
-    return f".{real.name}.cmem-profile-"
-
-
-def sweep_temps(real: Path) -> None:
-    """Remove temp files an interrupted write of real left; writes hold SwitchLock, so any
-    found now is stale. A link planted under such a name is removed, never followed."""
-    for stale in real.parent.glob(f"{glob.escape(_temp_prefix(real))}*.tmp"):
-        with contextlib.suppress(OSError):
-            stale.unlink()
-
-
-def _temp_file(real: Path, data: bytes, mode: int) -> Path:
-    """A new file beside real holding data, born with mode: never an existing name or link."""
-    flags = os.O_CREAT | os.O_EXCL | os.O_WRONLY | os.O_NOFOLLOW | os.O_CLOEXEC
-    for _ in range(8):
-        tmp = real.parent / f"{_temp_prefix(real)}{secrets.token_hex(8)}.tmp"
-        try:
-            fd = os.open(tmp, flags, mode & 0o600)  # never wider than 0600 before fchmod
-        except FileExistsError:
-            continue  # the name was taken (planted?): O_EXCL refused it; draw another
-        try:
-            os.fchmod(fd, mode)  # the umask masks the mode given to O_CREAT; still empty
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view) :]
-            os.fsync(fd)
-        except BaseException:
-            os.close(fd)
-            with contextlib.suppress(OSError):
-                tmp.unlink()
-            raise
-        os.close(fd)
-        return tmp
-    raise FileExistsError(errno.EEXIST, "every temp file name tried was taken")
 
 
 def write_atomic(path: Path, data: bytes, mode: int, point: str | None = None) -> None:
@@ -232,7 +95,7 @@ def write_atomic(path: Path, data: bytes, mode: int, point: str | None = None) -
 
     point names the write for fault_point (after-temp:<point>, after-replace:<point>).
     """
-    real = _real(path)
+    real = checked_real(path)
     sweep_temps(real)
     _replace(real, path, data, mode, point)
     if point:
@@ -241,19 +104,19 @@ def write_atomic(path: Path, data: bytes, mode: int, point: str | None = None) -
 
 def _replace(real: Path, path: Path, data: bytes, mode: int, point: str | None) -> None:
     try:
-        tmp = _temp_file(real, data, mode)
+        tmp = temp_file(real, data, mode)
     except OSError as exc:
-        raise _io_error("cannot write", path, exc) from None
+        raise io_error("cannot write", path, exc) from None
     try:
         if point:
             fault_point(f"after-temp:{point}")
         tmp.replace(real)
-        _fsync_dir(real.parent)
+        fsync_dir(real.parent)
     except BaseException as exc:
         with contextlib.suppress(OSError):
             tmp.unlink()
         if isinstance(exc, OSError):
-            raise _io_error("cannot write", path, exc) from None
+            raise io_error("cannot write", path, exc) from None
         raise
 
 
@@ -261,9 +124,9 @@ def _remove(real: Path, path: Path) -> None:
     try:
         real.unlink(missing_ok=True)
         if real.parent.is_dir():
-            _fsync_dir(real.parent)
+            fsync_dir(real.parent)
     except OSError as exc:
-        raise _io_error("cannot remove", path, exc) from None
+        raise io_error("cannot remove", path, exc) from None
 
 
 def apply_files(writes: Sequence[FileWrite]) -> None:
@@ -278,7 +141,7 @@ def apply_files(writes: Sequence[FileWrite]) -> None:
                 try:
                     _install_merged(write, current, write.refresh)
                 except OSError as exc:
-                    raise _io_error("cannot write", write.path, exc) from None
+                    raise io_error("cannot write", write.path, exc) from None
             elif write.data is None:
                 _remove(current.real_path, write.path)
             else:
@@ -314,31 +177,6 @@ class RestoreFailed(TargetError):
     """A failed write could not be undone: the files may be half written."""
 
 
-# An atomic exchange of two names (Linux renameat2, glibc 2.28+): the temp file goes in and the
-# file it displaces comes out at the temp's name, so a write that landed since the file was
-# read is seen, never silently lost.
-_AT_FDCWD = -100
-_RENAME_NOREPLACE = 1
-_RENAME_EXCHANGE = 2
-_UNSUPPORTED = {errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP, errno.ENOTSUP, errno.EPERM}
-
-
-def _renameat2(src: Path, dst: Path, flags: int) -> bool:
-    """rename with flags; False when this system or file system cannot do it."""
-    if not sys.platform.startswith("linux"):
-        return False
-    try:
-        call = ctypes.CDLL(None, use_errno=True).renameat2
-    except AttributeError:
-        return False
-    if call(_AT_FDCWD, os.fsencode(src), _AT_FDCWD, os.fsencode(dst), flags) == 0:
-        return True
-    code = ctypes.get_errno()
-    if code in _UNSUPPORTED:
-        return False
-    raise OSError(code, os.strerror(code), str(dst))
-
-
 _MAX_MERGES = 100
 
 
@@ -361,7 +199,7 @@ def _install_merged(
     basis = current
     for attempt in range(_MAX_MERGES):
         data = refresh(basis)
-        tmp = _temp_file(real, data, write.mode)
+        tmp = temp_file(real, data, write.mode)
         try:
             if attempt == 0:
                 fault_point(f"after-temp:{path.name}")
@@ -385,7 +223,7 @@ def _swap_in(tmp: Path, real: Path, path: Path, expected: bytes | None) -> Snaps
     if _content(real, path) == expected and _place(tmp, real, path, expected):
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()  # after an exchange: the file displaced
-        _fsync_dir(real.parent)
+        fsync_dir(real.parent)
         return None
     tmp.unlink()
     now = _content(real, path)
@@ -396,14 +234,14 @@ def _place(tmp: Path, real: Path, path: Path, expected: bytes | None) -> bool:
     """Rename tmp to real unless real turns out to have changed (then nothing is changed)."""
     if expected is None:
         try:
-            if _renameat2(tmp, real, _RENAME_NOREPLACE):
+            if renameat2(tmp, real, RENAME_NOREPLACE):
                 return True
         except FileExistsError:
             return False  # created since the read: merge into it
-    elif _renameat2(tmp, real, _RENAME_EXCHANGE):
+    elif renameat2(tmp, real, RENAME_EXCHANGE):
         if _content(tmp, path) == expected:
             return True
-        _renameat2(tmp, real, _RENAME_EXCHANGE)  # a write landed just now: put it back
+        renameat2(tmp, real, RENAME_EXCHANGE)  # a write landed just now: put it back
         return False
     tmp.replace(real)  # no exchange here: the window is since the caller's last read
     return True
@@ -411,7 +249,7 @@ def _place(tmp: Path, real: Path, path: Path, expected: bytes | None) -> bool:
 
 def _content(real: Path, path: Path) -> bytes | None:
     try:
-        return _read_regular(real, path)[0]
+        return read_regular(real, path)[0]
     except FileNotFoundError:
         return None
 
@@ -446,7 +284,7 @@ def ensure_private_dir(path: Path) -> None:
         if stat.S_IMODE(st.st_mode) & 0o077:
             real.chmod(0o700)
     except OSError as exc:
-        raise _io_error("cannot make a private directory at", path, exc) from None
+        raise io_error("cannot make a private directory at", path, exc) from None
     check_ancestors(real.parent, path)
 
 
@@ -468,7 +306,7 @@ class SwitchLock:
             flags = os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC
             fd = os.open(self.path, flags, 0o600)
         except OSError as exc:
-            raise _io_error("cannot open the lock", self.path, exc) from None
+            raise io_error("cannot open the lock", self.path, exc) from None
         holder: bytes | None = None
         deadline = 0.0
         while True:
@@ -485,7 +323,7 @@ class SwitchLock:
                 time.sleep(0.05)
             except OSError as exc:
                 os.close(fd)
-                raise _io_error("cannot lock", self.path, exc) from None
+                raise io_error("cannot lock", self.path, exc) from None
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
         self._fd = fd

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from cmem_profiles.errors import CmemProfileError
+from cmem_profiles.fileio import Snapshot, read_snapshot, sweep_temps
 from cmem_profiles.filepair import Files, LiveFiles
 from cmem_profiles.paths import DataPaths
 from cmem_profiles.render import ENV, SETTINGS
@@ -39,15 +40,7 @@ from cmem_profiles.state import (
     state_file,
     unrecorded,
 )
-from cmem_profiles.targets import (
-    FileWrite,
-    RestoreFailed,
-    Snapshot,
-    apply_files,
-    fault_point,
-    read_snapshot,
-    sweep_temps,
-)
+from cmem_profiles.targets import FileWrite, RestoreFailed, apply_files, fault_point
 
 
 def env_bytes(live: LiveFiles, changes: dict[str, str | None]) -> bytes | None:

@@ -26,7 +26,7 @@ from test_switch_robustness import (
     expected_settings,
 )
 
-from cmem_profiles import targets
+from cmem_profiles import fileio, targets
 
 __all__ = ["data"]  # the fixture, shared with the switch tests
 
@@ -168,7 +168,7 @@ def test_twenty_switches_while_claude_mem_rewrites_settings(
 def test_a_write_just_before_the_exchange_is_put_back_and_kept(
     data: DataDir, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    renameat2 = targets._renameat2
+    renameat2 = fileio.renameat2
     landed = []
 
     def claude_mem_writes_first(src: Path, dst: Path, flags: int) -> bool:
@@ -177,7 +177,7 @@ def test_a_write_just_before_the_exchange_is_put_back_and_kept(
             landed.append(flags)
         return renameat2(src, dst, flags)
 
-    monkeypatch.setattr(targets, "_renameat2", claude_mem_writes_first)
+    monkeypatch.setattr(targets, "renameat2", claude_mem_writes_first)
     assert cli(capsys, "use", "gemini")[0] == 0
     assert cli(capsys, "use", "corporate")[0] == 0
     assert landed == [2]  # it landed between the last read and the exchange
@@ -204,7 +204,7 @@ def test_a_write_while_the_temp_file_is_written_is_kept(
 
     monkeypatch.setattr(targets, "fault_point", claude_mem_writes_meanwhile)
     if not exchange:  # as on a system or file system without renameat2
-        monkeypatch.setattr(targets, "_renameat2", lambda src, dst, flags: False)
+        monkeypatch.setattr(targets, "renameat2", lambda src, dst, flags: False)
     assert cli(capsys, "use", "corporate")[0] == 0
     assert data.files() == (
         expected_env("corporate"),

@@ -34,7 +34,7 @@ from test_switch_robustness import (
     stamp,
 )
 
-from cmem_profiles import ownership, targets
+from cmem_profiles import fileio, ownership
 
 __all__ = ["data"]  # the fixture, shared with the switch tests
 
@@ -287,7 +287,7 @@ def test_a_temp_name_taken_at_the_last_moment_is_never_opened(
     O_EXCL refuses it and the write draws another."""
     victim = tmp_path / "victim"
     victim.write_bytes(b"precious\n")
-    token_hex = targets.secrets.token_hex
+    token_hex = fileio.secrets.token_hex
     draws: list[str] = []
 
     def planting_token_hex(nbytes: int) -> str:
@@ -299,12 +299,12 @@ def test_a_temp_name_taken_at_the_last_moment_is_never_opened(
             (data.state_dir / f".state.json.cmem-profile-{token}.tmp").symlink_to(victim)
         return token
 
-    monkeypatch.setattr(targets.secrets, "token_hex", planting_token_hex)
+    monkeypatch.setattr(fileio.secrets, "token_hex", planting_token_hex)
     assert cli(capsys, "use", "corporate")[0] == 0
     assert data.files() == expected("corporate")
     assert victim.read_bytes() == b"precious\n"
     # Without the plants a switch draws one name per write; each planted draw cost one more.
-    monkeypatch.setattr(targets.secrets, "token_hex", token_hex)
+    monkeypatch.setattr(fileio.secrets, "token_hex", token_hex)
     writes = len(draws) - 3
     assert writes == 4  # the journal, .env, settings.json, the final state
 
