@@ -6,11 +6,11 @@ import json
 
 from cmem_profiles.envfile import EnvDocument
 from cmem_profiles.errors import TargetError
+from cmem_profiles.fileio import read_snapshot
 from cmem_profiles.paths import DataPaths
 from cmem_profiles.render import ENV, SETTINGS
 from cmem_profiles.settings_json import parse_settings_document, settings_of
 from cmem_profiles.state import load_generation
-from cmem_profiles.targets import read_snapshot
 
 
 class Files:

@@ -124,7 +124,8 @@ def owned_to_json(owned: Owned) -> dict[str, Any]:
     return {f: {k: asdict(v) for k, v in keys.items()} for f, keys in owned.items()}
 
 
-def save_state(paths: DataPaths, state: State) -> None:
+def save_state(paths: DataPaths, state: State, point: str | None = None) -> None:
+    """Write the state atomically; point names the write for the test fault hook."""
     from cmem_profiles.targets import write_atomic
 
     data = {
@@ -136,7 +137,7 @@ def save_state(paths: DataPaths, state: State) -> None:
         "generations": [asdict(g) for g in state.generations],
         "pending": state.pending,
     }
-    write_atomic(state_file(paths), (json.dumps(data, indent=2) + "\n").encode(), 0o600)
+    write_atomic(state_file(paths), (json.dumps(data, indent=2) + "\n").encode(), 0o600, point)
 
 
 def generation_dir(paths: DataPaths, number: int) -> Path:
@@ -166,10 +167,14 @@ def save_generation(
 
 
 def _write_private(path: Path, data: bytes) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    """A new file, 0600 from birth whatever the umask; O_EXCL: never a planted name or link."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+    fd = os.open(path, flags, 0o600)
     try:
-        os.fchmod(fd, 0o600)
-        os.write(fd, data)
+        os.fchmod(fd, 0o600)  # the umask could only have narrowed it; still empty here
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view) :]
         os.fsync(fd)
     finally:
         os.close(fd)
@@ -178,12 +183,22 @@ def _write_private(path: Path, data: bytes) -> None:
 def load_generation(
     paths: DataPaths, number: int
 ) -> tuple[dict[str, bytes | None], Owned, str | None]:
-    """A generation's files (None where the file did not exist), ownership and active profile."""
+    """A generation's files (None where the file did not exist), ownership and active profile.
+
+    Its directory is made 0700 again if it was looser; a file another user owns or could have
+    changed, or a symlink, is refused: a rollback writes these bytes into the live .env.
+    """
+    from cmem_profiles.fileio import read_private
+    from cmem_profiles.targets import ensure_private_dir
+
     directory = generation_dir(paths, number)
     try:
-        meta = json.loads((directory / "meta.json").read_bytes())
+        if directory.is_dir():
+            ensure_private_dir(directory.parent)
+            ensure_private_dir(directory)
+        meta = json.loads(read_private(directory / "meta.json"))
         contents = {
-            name: (directory / name).read_bytes() if meta["exists"].get(name) else None
+            name: read_private(directory / name) if meta["exists"].get(name) else None
             for name in FILES
         }
     except (OSError, ValueError, KeyError) as err:
@@ -194,9 +209,13 @@ def load_generation(
     return contents, _owned_from(meta["owned"]), meta["active"]
 
 
-def prune(paths: DataPaths, state: State) -> None:
+def prune(paths: DataPaths, state: State) -> list[Path]:
     """Keep generation 0, the last KEEP_GENERATIONS others and the current one as rollback
-    targets, and the files of any generation a kept ownership map takes a baseline from."""
+    targets, and the files of any generation a kept ownership map takes a baseline from.
+
+    Returns the directories to delete once the state no longer lists them: deleted before,
+    a crash would leave a state naming generations that are gone.
+    """
     numbers = sorted(g.number for g in state.generations)
     keep = {0, *numbers[-KEEP_GENERATIONS:]}
     if state.generation is not None:
@@ -210,7 +229,19 @@ def prune(paths: DataPaths, state: State) -> None:
     ]:
         needed |= {key.baseline for keys in owned.values() for key in keys.values()}
     state.generations = [g for g in state.generations if g.number in keep]
+    return [d for d in _generation_dirs(paths) if int(d.name) not in needed]
+
+
+def unrecorded(paths: DataPaths, state: State) -> list[Path]:
+    """Generation directories an interrupted write left behind, numbered past the state's."""
+    return [d for d in _generation_dirs(paths) if int(d.name) >= state.next_number()]
+
+
+def _generation_dirs(paths: DataPaths) -> list[Path]:
     root = paths.state_dir / GENERATIONS
-    for directory in root.iterdir() if root.is_dir() else ():
-        if directory.name.isdigit() and int(directory.name) not in needed:
-            shutil.rmtree(directory)
+    return [d for d in root.iterdir() if d.name.isdigit()] if root.is_dir() else []
+
+
+def remove_dirs(directories: list[Path]) -> None:
+    for directory in directories:
+        shutil.rmtree(directory, ignore_errors=True)

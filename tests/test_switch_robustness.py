@@ -578,14 +578,14 @@ def test_concurrent_switches_keep_a_setting_claude_mem_writes_meanwhile(
 def test_a_setting_written_during_a_switch_is_kept(
     data: DataDir, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    fault = targets._fault
+    fault = targets.fault_point
 
     def claude_mem_writes_meanwhile(point: str) -> None:
         if point == "after-replace:.env":  # the .env is new, settings.json not yet
             claude_mem_write(data.settings, SettingsWriter.key, "77")
         fault(point)
 
-    monkeypatch.setattr(targets, "_fault", claude_mem_writes_meanwhile)
+    monkeypatch.setattr(targets, "fault_point", claude_mem_writes_meanwhile)
     assert cli(capsys, "use", "corporate")[0] == 0
     assert data.files() == (
         expected_env("corporate"),

@@ -13,6 +13,7 @@ from cmem_profiles.commands import worker as worker_check
 from cmem_profiles.paths import data_paths
 from cmem_profiles.profiles import find_profile
 from cmem_profiles.render import render_plan
+from cmem_profiles.targets import fault_point
 
 
 def run(args: argparse.Namespace) -> int:
@@ -34,6 +35,7 @@ def run(args: argparse.Namespace) -> int:
         # Every secret is resolved before anything is written; a terminal may be asked for one.
         interactive = not (args.no_input or dry_run) and sys.stdin.isatty()
         values = resolve_all(refs, interactive=interactive)
+        fault_point("after-secrets")
     bound = plan.bind(values)
     outcome = switch(paths, bound, dry_run=dry_run, force=args.force, adopt=args.adopt)
     if gate is not None:
