@@ -156,7 +156,9 @@ def switch_profile_text(source: str, variant: str) -> str:
     return (
         f"description: Benchmark gateway {variant} ({source} secret)\n"
         "provider: claude\n"
-        f"base_url: https://gateway-{variant}.corp.example.com\n"
+        # One host, two routes: the secret goes where it went before, so the trust gate lets
+        # every switch through (a new host would stop it and ask).
+        f"base_url: https://gateway.corp.example.com/{variant}\n"
         f"model: claude-haiku-4-5-2025100{ord(variant) - ord('a') + 1}\n"
         "credentials:\n"
         f"  auth_token: {reference}\n"
