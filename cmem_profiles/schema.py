@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 
 from cmem_profiles.problems import Problem
 from cmem_profiles.secrets_scan import looks_like_secret
-from cmem_profiles.yamldoc import Document, JsonPath
+from cmem_profiles.yamldoc import Document, JsonPath, TaggedScalar
 
 SCHEMA_FILE = "profile.schema.json"
 
@@ -28,6 +28,14 @@ _TYPE_NAMES = {
     str: "a string",
     list: "a list",
     dict: "a mapping",
+}
+# A scalar that YAML types but Python cannot build (2024-13-45, `!!int x`) is named by its tag.
+_TAG_TYPES = {
+    "bool": bool,
+    "int": int,
+    "float": float,
+    "null": type(None),
+    "timestamp": datetime.date,
 }
 _PATTERN_MESSAGES = {
     "base_url": "is not an http(s) URL with a host (like https://gateway.example.com)",
@@ -137,7 +145,12 @@ def _message(doc: Document, path: JsonPath, validator: str, error: Any) -> str:
 def _type_message(doc: Document, path: JsonPath, error: Any) -> str:
     expected = error.validator_value
     instance = error.instance
-    got = _TYPE_NAMES.get(type(instance), "a value of another kind")
+    kind = (
+        _TAG_TYPES.get(instance.tag, TaggedScalar)
+        if isinstance(instance, TaggedScalar)
+        else type(instance)
+    )
+    got = _TYPE_NAMES.get(kind, "a value of another kind")
     if expected == "object" and "keyring" in error.schema.get("properties", {}):
         # A literal where a secret reference belongs: never echo it, it is probably the secret.
         return (

@@ -8,7 +8,7 @@ JSON path maps back to a file, line and column.
 
 from __future__ import annotations
 
-import datetime
+import contextlib
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -134,18 +134,26 @@ class _Builder:
         tag = node.tag
         if tag == _TAG + "str":
             return node.value
-        if tag in (_TAG + "bool", _TAG + "int", _TAG + "float", _TAG + "null"):
-            return self.constructor.construct_object(node)
-        if tag == _TAG + "timestamp":
-            value: datetime.date = self.constructor.construct_yaml_timestamp(node)
-            return value
-        # Binary, sets and other tags have no place in a profile; keep the text, typed apart.
-        return _Tagged(tag, node.value)
+        resolve = self.constructor.resolve
+        implicit = resolve(yaml.ScalarNode, node.value, (True, False))  # type: ignore[no-untyped-call]
+        if tag in _TYPED and tag == implicit:
+            # Called directly, not through construct_object, which would remember a failure
+            # and refuse the node again where an alias repeats it.
+            construct = SafeLoader.yaml_constructors[tag]
+            with contextlib.suppress(ValueError):  # 2024-13-45, 0x_, an int past 4300 digits
+                return construct(self.constructor, node)
+        # An explicit tag on text of another type (`!!int x`) breaks PyYAML's constructors;
+        # binary, sets and other tags have no place in a profile. Keep the text, typed apart.
+        return TaggedScalar(tag.removeprefix(_TAG), node.value)
+
+
+_TYPED = frozenset(_TAG + name for name in ("bool", "int", "float", "null", "timestamp"))
 
 
 @dataclass(frozen=True)
-class _Tagged:
-    """A scalar with a YAML tag that JSON has no type for."""
+class TaggedScalar:
+    """A scalar YAML reads as a type that JSON has no value for: its tag (`int` for
+    `tag:yaml.org,2002:int`) and its text."""
 
     tag: str
     text: str

@@ -56,6 +56,34 @@ SECRET = "sk-ant-api03-AbCdEf0123456789xyzXYZ0123"
             id="yaml-date",
         ),
         pytest.param(
+            GOOD + "settings:\n  CLAUDE_MEM_MODE: 2024-13-45\n",
+            "p.yaml:4:20: $.settings.CLAUDE_MEM_MODE: YAML reads '2024-13-45' as a date; "
+            "every value here is a string: quote it",
+            id="yaml-impossible-date",
+        ),
+        pytest.param(
+            GOOD + "settings:\n  CLAUDE_MEM_MODE: 0x_\n",
+            "p.yaml:4:20: $.settings.CLAUDE_MEM_MODE: YAML reads '0x_' as a number; "
+            "every value here is a string: quote it",
+            id="yaml-int-without-digits",
+        ),
+        pytest.param(
+            GOOD + "settings:\n  CLAUDE_MEM_MODE: !!int x\n",
+            "p.yaml:4:20: $.settings.CLAUDE_MEM_MODE: YAML reads 'x' as a number; "
+            "every value here is a string: quote it",
+            id="yaml-int-tag-on-text",
+        ),
+        pytest.param(
+            GOOD + "settings:\n  CLAUDE_MEM_MODE: &d 2024-02-30\n  CLAUDE_MEM_OTHER: *d\n",
+            [
+                "p.yaml:4:20: $.settings.CLAUDE_MEM_MODE: YAML reads '2024-02-30' as a date; "
+                "every value here is a string: quote it",
+                "p.yaml:4:20: $.settings.CLAUDE_MEM_OTHER: YAML reads '2024-02-30' as a date; "
+                "every value here is a string: quote it",
+            ],
+            id="yaml-impossible-date-aliased",
+        ),
+        pytest.param(
             GOOD + f"credentials:\n  api_key: {SECRET}\n",
             "p.yaml:4:12: $.credentials.api_key: must be a secret reference such as "
             "{keyring: NAME}, not a literal value: store the value with "
@@ -148,12 +176,12 @@ SECRET = "sk-ant-api03-AbCdEf0123456789xyzXYZ0123"
     ],
 )
 def test_bad_profile_gives_one_exact_message(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], text: str, expected: str
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], text: str, expected: str | list[str]
 ) -> None:
     (tmp_path / "p.yaml").write_text(text)
     assert main(["validate", "p.yaml"]) == 1
     out, err = capsys.readouterr()
-    assert out.splitlines() == [expected]
+    assert out.splitlines() == (expected if isinstance(expected, list) else [expected])
     assert "Traceback" not in err
     assert SECRET not in out + err
 
