@@ -77,21 +77,51 @@ def _mark(node: yaml.Node) -> Mark:
     return Mark(node.start_mark.line + 1, node.start_mark.column + 1, text)
 
 
+# A profile nests four levels; far deeper nesting overflows the stack of libyaml's composer
+# (a segfault near 30,000 levels) and of the builder (RecursionError near 500).
+MAX_DEPTH = 64
+_DEPTH_MESSAGE = f"nested more than {MAX_DEPTH} levels deep: a profile nests a few levels at most"
+
+
+class _Refused(Exception):
+    """A document too deep, too self-referential or too repetitive to build."""
+
+    def __init__(self, node: yaml.Node, path: JsonPath, message: str) -> None:
+        super().__init__(message)
+        self.node, self.path, self.message = node, path, message
+
+
 class _Builder:
     """Turns a composed node tree into plain data, recording marks and problems."""
 
-    def __init__(self, doc: Document) -> None:
+    def __init__(self, doc: Document, budget: int) -> None:
         self.doc = doc
         self.constructor = SafeLoader("")  # only its scalar constructors are used
+        # Aliases repeat a node wherever they appear: a few lines can expand to billions of
+        # values. Building may cost about what the text holds; aliases that go far beyond fail.
+        self.budget = budget
+        self.open: set[int] = set()  # ids of the nodes being built: an alias back is a cycle
 
     def build(self, node: yaml.Node, path: JsonPath) -> Any:
+        self.budget -= 1 + (len(node.value) if isinstance(node, yaml.ScalarNode) else 0)
+        if self.budget < 0:
+            what = "aliases repeat values until the profile is far larger than its file"
+            raise _Refused(node, path, f"{what}: write the values out")
+        if len(path) > MAX_DEPTH:
+            raise _Refused(node, path, _DEPTH_MESSAGE)
+        if id(node) in self.open:
+            raise _Refused(node, path, "an alias here refers to a value that contains it")
         self.doc.values[path] = _mark(node)
-        if isinstance(node, yaml.MappingNode):
-            return self._mapping(node, path)
-        if isinstance(node, yaml.SequenceNode):
+        if isinstance(node, yaml.ScalarNode):
+            return self._scalar(node)
+        self.open.add(id(node))
+        try:
+            if isinstance(node, yaml.MappingNode):
+                return self._mapping(node, path)
+            assert isinstance(node, yaml.SequenceNode)
             return [self.build(item, (*path, i)) for i, item in enumerate(node.value)]
-        assert isinstance(node, yaml.ScalarNode)
-        return self._scalar(node)
+        finally:
+            self.open.discard(id(node))
 
     def _mapping(self, node: yaml.MappingNode, path: JsonPath) -> dict[str, Any]:
         result: dict[str, Any] = {}
@@ -163,6 +193,10 @@ def load_document(text: str, file: str) -> Document:
     """Parse one YAML document; syntax errors and duplicates become Problems, not exceptions."""
     doc = Document(file=file, data=None)
     try:
+        too_deep = _too_deep(text)
+        if too_deep is not None:
+            doc.problems.append(Problem(file, *too_deep, "$", _DEPTH_MESSAGE))
+            return doc
         node = yaml.compose(text, Loader=SafeLoader)
     except yaml.MarkedYAMLError as err:
         mark = err.problem_mark or err.context_mark
@@ -187,5 +221,26 @@ def load_document(text: str, file: str) -> Document:
             )
         )
         return doc
-    doc.data = _Builder(doc).build(node, ())
+    try:
+        doc.data = _Builder(doc, budget=2 * len(text) + 10_000).build(node, ())
+    except _Refused as refused:
+        at = _mark(refused.node)
+        doc.problems.append(
+            Problem(file, at.line, at.column, json_path(refused.path), refused.message)
+        )
     return doc
+
+
+def _too_deep(text: str) -> tuple[int, int] | None:
+    """The 1-based line and column where the text first nests deeper than MAX_DEPTH."""
+    # Read from events, which libyaml produces without recursing, before composing the tree.
+    depth = 0
+    for event in yaml.parse(text, Loader=SafeLoader):
+        if isinstance(event, yaml.CollectionStartEvent):
+            depth += 1
+            if depth > MAX_DEPTH:
+                start = event.start_mark
+                return (start.line + 1, start.column + 1) if start else (1, 1)
+        elif isinstance(event, yaml.CollectionEndEvent):
+            depth -= 1
+    return None

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -82,6 +84,23 @@ SECRET = "sk-ant-api03-AbCdEf0123456789xyzXYZ0123"
                 "every value here is a string: quote it",
             ],
             id="yaml-impossible-date-aliased",
+        ),
+        pytest.param(
+            "description: &d [*d]\nprovider: claude\n",
+            "p.yaml:1:14: $.description[0]: an alias here refers to a value that contains it",
+            id="alias-cycle",
+        ),
+        pytest.param(
+            GOOD + "settings:\n  CLAUDE_MEM_MODE: " + "[" * 1000 + "]" * 1000 + "\n",
+            "p.yaml:4:82: $: nested more than 64 levels deep: a profile nests a few levels at most",
+            id="deep-nesting",
+        ),
+        pytest.param(
+            "a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n"
+            + "".join(f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]\n" for i in range(1, 5)),
+            "p.yaml:1:28: $.a3[3][8][8][6]: aliases repeat values until the profile is far "
+            "larger than its file: write the values out",
+            id="alias-expansion",
         ),
         pytest.param(
             GOOD + f"credentials:\n  api_key: {SECRET}\n",
@@ -257,6 +276,21 @@ def test_binary_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None
     (tmp_path / "p.yaml").write_bytes(b"description: \xff\xfe\n")
     assert main(["validate", "p.yaml"]) == 1
     assert capsys.readouterr().out == "p.yaml:1:1: $: not UTF-8 text (byte 13): save it as UTF-8\n"
+
+
+def test_a_profile_nested_too_deep_for_libyaml_is_an_error(tmp_path: Path) -> None:
+    # libyaml's composer recurses per level and overflows the C stack near 30,000 levels.
+    (tmp_path / "p.yaml").write_text("description: " + "[" * 100_000 + "]" * 100_000 + "\n")
+    done = subprocess.run(
+        [sys.executable, "-m", "cmem_profiles", "validate", "p.yaml"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert (done.returncode, done.stdout) == (
+        1,
+        "p.yaml:1:77: $: nested more than 64 levels deep: a profile nests a few levels at most\n",
+    )
 
 
 def test_bundled_profiles_validate(repo_profiles: Path, capsys: pytest.CaptureFixture[str]) -> None:
