@@ -16,6 +16,9 @@ from decimal import Decimal
 from cmem_profiles.errors import TargetError
 
 _FIX_HINT = "fix it by hand, or run 'cmem-profile rollback'"
+# claude-mem's settings are flat. Far deeper nesting overflows json's recursion (past ~1000
+# levels) and the writer's (past ~450), so it is refused like any other unreadable file.
+MAX_DEPTH = 100
 
 
 def _reject_constant(name: str) -> object:
@@ -53,6 +56,8 @@ def parse_settings_document(data: bytes, file: str) -> dict[str, object]:
         return {}
     try:
         document = json.loads(text, parse_constant=_reject_constant, parse_int=_parse_int)
+    except RecursionError:
+        raise _too_deep(file) from None
     except json.JSONDecodeError as exc:
         # json says "Invalid control character at" and puts the position after it.
         raise _not_json(file, exc.lineno, exc.colno, exc.msg.removesuffix(" at")) from None
@@ -60,11 +65,33 @@ def parse_settings_document(data: bytes, file: str) -> dict[str, object]:
         tokens = re.finditer(r'"(?:[^"\\]|\\.)*"|-?Infinity|NaN', text)
         at = next(m.start() for m in tokens if not m.group().startswith('"'))
         raise _not_json(file, *_line_col(text[:at]), f"{exc} is not a JSON value") from None
+    if _depth(document) > MAX_DEPTH:
+        raise _too_deep(file)
     if not isinstance(document, dict):
         kind = {list: "an array", str: "a string", bool: "true or false"}.get(type(document))
         found = kind or ("null" if document is None else "a number")
         raise TargetError(f"{file}: the top level is {found}, not a JSON object", hint=_FIX_HINT)
     return document
+
+
+def _depth(value: object) -> int:
+    """How many arrays and objects deep value nests, counted without recursion."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            item = list(item.values())
+        if isinstance(item, list):
+            deepest = max(deepest, depth)
+            stack.extend((child, depth + 1) for child in item)
+    return deepest
+
+
+def _too_deep(file: str) -> TargetError:
+    return TargetError(
+        f"{file}: nested more than {MAX_DEPTH} levels deep; claude-mem's settings are flat",
+        hint=_FIX_HINT,
+    )
 
 
 def is_legacy_shape(obj: Mapping[str, object]) -> bool:

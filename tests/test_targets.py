@@ -102,6 +102,13 @@ def subprocess_env(**extra: str) -> dict[str, str]:
         (b'"x"', "settings.json: the top level is a string, not a JSON object"),
         (b"null", "settings.json: the top level is null, not a JSON object"),
         (b"3", "settings.json: the top level is a number, not a JSON object"),
+        *(
+            (
+                b'{"a": ' + b"[" * depth + b"]" * depth + b"}",
+                "settings.json: nested more than 100 levels deep; claude-mem's settings are flat",
+            )
+            for depth in (100, 600, 100_000)  # past 450 the writer overflowed, past 1000 json
+        ),
     ],
 )
 def test_parse_errors_name_file_line_and_column(data: bytes, message: str) -> None:
