@@ -158,10 +158,7 @@ def _type_message(doc: Document, path: JsonPath, error: Any) -> str:
             "store the value with 'cmem-profile secret set NAME'"
         )
     if expected == "string" and got != "a string":
-        source = doc.value_mark(path).text
-        shown = (
-            f"{source!r}" if source is not None and not looks_like_secret(source) else "this value"
-        )
+        shown = _show(doc.value_mark(path).text)
         return f"YAML reads {shown} as {got}; every value here is a string: quote it"
     wanted = _TYPE_NAMES.get(
         {"object": dict, "array": list, "string": str}.get(expected, str), expected

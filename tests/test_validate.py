@@ -86,6 +86,12 @@ SECRET = "sk-ant-api03-AbCdEf0123456789xyzXYZ0123"
             id="yaml-impossible-date-aliased",
         ),
         pytest.param(
+            GOOD + "settings:\n  CLAUDE_MEM_MODE: " + "1" * 5000 + "\n",
+            "p.yaml:4:20: $.settings.CLAUDE_MEM_MODE: YAML reads the value as a number; "
+            "every value here is a string: quote it",
+            id="yaml-int-too-long-to-show",
+        ),
+        pytest.param(
             "description: &d [*d]\nprovider: claude\n",
             "p.yaml:1:14: $.description[0]: an alias here refers to a value that contains it",
             id="alias-cycle",
