@@ -13,7 +13,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from cmem_profiles.problems import Problem
-from cmem_profiles.secrets_scan import looks_like_secret
+from cmem_profiles.secrets_scan import looks_like_secret, named, shown
 from cmem_profiles.yamldoc import Document, JsonPath, TaggedScalar
 
 SCHEMA_FILE = "profile.schema.json"
@@ -175,20 +175,14 @@ def _unexpected(schema: dict[str, Any], instance: dict[str, Any]) -> list[str]:
 def _unknown_key(key: str, schema: dict[str, Any], path: JsonPath) -> str:
     if path and path[-1] == "settings":
         return (
-            f"{key!r} is not a claude-mem setting: names start with CLAUDE_MEM_ and use A-Z, 0-9, _"
+            f"{shown(key) or 'this key'} is not a claude-mem setting: names start with "
+            "CLAUDE_MEM_ and use A-Z, 0-9, _"
         )
     close = difflib.get_close_matches(key, list(schema.get("properties", {})), n=1)
     hint = f": did you mean {close[0]!r}?" if close else ""
-    return f"unknown key {key!r}{hint}"
+    return f"unknown {named('key', key)}{hint}"
 
 
 def _show(value: object) -> str:
     """A value fit to appear in a message: short, printable, and not secret-looking."""
-    if (
-        isinstance(value, str)
-        and len(value) <= 80
-        and value.isprintable()
-        and not looks_like_secret(value)
-    ):
-        return repr(value)
-    return "the value"
+    return shown(value) or "the value"

@@ -15,6 +15,7 @@ from typing import Any
 import yaml
 
 from cmem_profiles.problems import Problem
+from cmem_profiles.secrets_scan import named, shown
 
 try:
     from yaml import CSafeLoader as SafeLoader
@@ -69,7 +70,11 @@ class Document:
 
 
 def json_path(path: JsonPath) -> str:
-    return "$" + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in path)
+    # A key is shown only when short, printable and secret-free, as values are.
+    return "$" + "".join(
+        f"[{p}]" if isinstance(p, int) else f".{p}" if shown(p) else ".<key not shown>"
+        for p in path
+    )
 
 
 def _mark(node: yaml.Node) -> Mark:
@@ -128,9 +133,8 @@ class _Builder:
         for key_node, value_node in node.value:
             if not isinstance(key_node, yaml.ScalarNode) or key_node.tag != _TAG + "str":
                 mark = _mark(key_node)
-                what = (
-                    f"key {key_node.value!r}" if isinstance(key_node, yaml.ScalarNode) else "a key"
-                )
+                quoted = shown(key_node.value) if isinstance(key_node, yaml.ScalarNode) else None
+                what = f"key {quoted}" if quoted else "a key"
                 self.doc.problems.append(
                     Problem(
                         self.doc.file,
@@ -152,7 +156,7 @@ class _Builder:
                         mark.line,
                         mark.column,
                         json_path(child),
-                        f"duplicate key {key!r} (first set on line {first.line}): keep one",
+                        f"duplicate {named('key', key)} (first set on line {first.line}): keep one",
                     )
                 )
                 continue

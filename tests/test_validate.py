@@ -198,6 +198,27 @@ SECRET = "sk-ant-api03-AbCdEf0123456789xyzXYZ0123"
             "credentials.api_key: this settings key silently beats .env, so cmem-profile keeps it empty.",
             id="settings-api-key",
         ),
+        pytest.param(
+            GOOD + f"settings:\n  {SECRET}: x\n",
+            "p.yaml:4:3: $.settings.<key not shown>: this key is not a claude-mem setting: "
+            "names start with CLAUDE_MEM_ and use A-Z, 0-9, _",
+            id="secret-as-setting-name",
+        ),
+        pytest.param(
+            GOOD + f"{SECRET}: x\n",
+            "p.yaml:3:1: $.<key not shown>: unknown key",
+            id="secret-as-key",
+        ),
+        pytest.param(
+            GOOD + f"settings:\n  !!binary {SECRET}: x\n",
+            "p.yaml:4:3: $.settings: a key is not a plain string: quote it",
+            id="secret-as-tagged-key",
+        ),
+        pytest.param(
+            GOOD + f"{'x' * 100}: 1\n{'x' * 100}: 2\n",
+            "p.yaml:4:1: $.<key not shown>: duplicate key (first set on line 3): keep one",
+            id="long-duplicate-key",
+        ),
     ],
 )
 def test_bad_profile_gives_one_exact_message(
