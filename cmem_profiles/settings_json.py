@@ -162,8 +162,8 @@ _INDEX_KEY = re.compile(r"0|[1-9][0-9]{0,9}")
 def _js_order(obj: Mapping[str, object]) -> list[tuple[str, object]]:
     # A JS object lists array-index keys ("0".."4294967294") first, ascending, then the rest.
     index = sorted((k for k in obj if _INDEX_KEY.fullmatch(k) and int(k) < 2**32 - 1), key=int)
-    rest = [(k, v) for k, v in obj.items() if k not in set(index)]
-    return [(k, obj[k]) for k in index] + rest
+    first = set(index)  # once: built per key, it made many numeric keys quadratic
+    return [(k, obj[k]) for k in index] + [(k, v) for k, v in obj.items() if k not in first]
 
 
 def _js_string(text: str) -> str:

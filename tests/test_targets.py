@@ -240,6 +240,14 @@ def test_render_shape(settings: dict[str, object], rendered: bytes) -> None:
     assert render_settings(settings) == rendered
 
 
+def test_many_index_keys_come_first_in_numeric_order() -> None:
+    # Ordering once rebuilt the set of index keys per key: quadratic in a file with many.
+    keys = [str(i) for i in range(50_000)]
+    random.Random(7).shuffle(keys)
+    rendered = render_settings({"b": "x", **dict.fromkeys(keys, "v"), "a": "y"})
+    assert list(json.loads(rendered)) == [str(i) for i in range(50_000)] + ["b", "a"]
+
+
 # settings.json: merging
 
 
