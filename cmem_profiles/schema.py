@@ -67,7 +67,11 @@ def _is_http_url(value: object) -> bool:
     # Our own URL check: jsonschema's "uri" checker needs rfc3987_syntax (seconds at import).
     if not isinstance(value, str):
         return True
-    parts = urlsplit(value)
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 - raises on a port that is not a number up to 65535
+    except ValueError:  # also an unclosed '[' of an IPv6 host
+        return False
     return parts.scheme in ("http", "https") and bool(parts.hostname) and " " not in value
 
 

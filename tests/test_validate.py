@@ -121,6 +121,20 @@ SECRET = "sk-ant-api03-AbCdEf0123456789xyzXYZ0123"
             "(like https://gateway.example.com)",
             id="bad-url",
         ),
+        *(
+            pytest.param(
+                GOOD + f"base_url: {url}\n",
+                f"p.yaml:3:11: $.base_url: '{url}' is not an http(s) URL with a host "
+                "(like https://gateway.example.com)",
+                id=f"bad-url-{name}",
+            )
+            for name, url in [
+                ("unclosed-ipv6", "https://[gw.example.com"),
+                ("stray-bracket", "https://gw]example.com"),
+                ("port-too-big", "https://gw.example.com:99999"),
+                ("port-not-a-number", "https://gw.example.com:https"),
+            ]
+        ),
         pytest.param(
             "description: x\nprovider: gemini\nmodel: gemini-pro\ncredentials:\n  api_key: {keyring: g}\n",
             "p.yaml:3:8: $.model: 'gemini-pro' is not one of: gemini-flash-latest, "
