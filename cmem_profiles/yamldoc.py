@@ -135,14 +135,11 @@ class _Builder:
                 mark = _mark(key_node)
                 quoted = shown(key_node.value) if isinstance(key_node, yaml.ScalarNode) else None
                 what = f"key {quoted}" if quoted else "a key"
+                message = f"{what} is not a plain string: quote it"
+                if key_node.tag == _TAG + "merge":  # quoted, '<<' would be an unknown key
+                    message = "merge keys ('<<') are not supported: write the keys out"
                 self.doc.problems.append(
-                    Problem(
-                        self.doc.file,
-                        mark.line,
-                        mark.column,
-                        json_path(path),
-                        f"{what} is not a plain string: quote it",
-                    )
+                    Problem(self.doc.file, mark.line, mark.column, json_path(path), message)
                 )
                 continue
             key = key_node.value

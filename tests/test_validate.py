@@ -233,6 +233,11 @@ SECRET = "sk-ant-api03-AbCdEf0123456789xyzXYZ0123"
             "p.yaml:4:1: $.<key not shown>: duplicate key (first set on line 3): keep one",
             id="long-duplicate-key",
         ),
+        pytest.param(
+            "base: &b {provider: claude}\ndescription: x\n<<: *b\n",
+            "p.yaml:3:1: $: merge keys ('<<') are not supported: write the keys out",
+            id="merge-key",
+        ),
     ],
 )
 def test_bad_profile_gives_one_exact_message(
