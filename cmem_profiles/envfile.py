@@ -130,6 +130,9 @@ class EnvDocument:
 
     def __init__(self, lines: list[_Line]) -> None:
         self._lines = lines
+        # What claude-mem reads, kept until the next edit: reading the whole file for each
+        # key made a walk over every key of a large .env quadratic.
+        self._read: dict[str, str] | None = None
 
     @classmethod
     def parse(cls, text: str, file: str) -> EnvDocument:
@@ -152,7 +155,9 @@ class EnvDocument:
 
     def get(self, key: str) -> str | None:
         """The value claude-mem reads for key ("" when empty), or None when the key is absent."""
-        return parse_claude_mem(self.render()).get(key)
+        if self._read is None:
+            self._read = parse_claude_mem(self.render())
+        return self._read.get(key)
 
     def keys(self) -> list[str]:
         """Every key with a line, once each, in file order."""
@@ -163,6 +168,7 @@ class EnvDocument:
         if not _KEY.fullmatch(key):
             raise ValueError(f"not a .env key: {key!r}")
         check_value(key, value)
+        self._read = None
         owned = [index for index, line in enumerate(self._lines) if line.key == key]
         if not owned:
             self._append(_Line(f"{key}={value}", "\n", key))
@@ -192,6 +198,7 @@ class EnvDocument:
 
     def remove(self, key: str) -> None:
         """Delete every line of key."""
+        self._read = None
         self._lines = [line for line in self._lines if line.key != key]
 
     def render(self) -> str:

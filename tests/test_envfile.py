@@ -174,6 +174,16 @@ def test_a_large_file_reads_whole() -> None:
     assert document.get("ANTHROPIC_API_KEY") == "last"
 
 
+def test_get_follows_each_edit() -> None:
+    document = EnvDocument.parse("A=1\nB=2\n", ".env")
+    assert (document.get("A"), document.get("C")) == ("1", None)
+    document.set("A", "9")
+    document.set("C", "3")
+    assert (document.get("A"), document.get("C")) == ("9", "3")
+    document.remove("A")
+    assert (document.get("A"), document.get("B"), document.get("C")) == (None, "2", "3")
+
+
 EDITS = [
     pytest.param(
         "export ANTHROPIC_BASE_URL=http://old\r\nX=1\r\n",
