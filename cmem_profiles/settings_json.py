@@ -117,7 +117,8 @@ def rewrap_settings(
     """The document to write back: flat, or the legacy wrapper when env has siblings."""
     # claude-mem 13.25 flattens a lone {"env": ...} but keeps a wrapper that has siblings
     # (hooks, permissions...) and writes {...settings, env: flat}: so no sibling is lost here.
-    if is_legacy_shape(document) and len(document) > 1:
+    # A flat form holding its own "env" object would read back as a wrapper: keep the wrapper.
+    if is_legacy_shape(document) and (len(document) > 1 or is_legacy_shape(settings)):
         return {**document, "env": dict(settings)}
     return dict(settings)
 

@@ -139,6 +139,13 @@ def test_duplicate_keys_keep_the_last_value_at_the_first_position() -> None:
         # A lone wrapper: claude-mem 13.25 flattens it on its next load.
         ({"env": {"A": "1"}}, True, {"A": "1"}, {"A": "1"}),
         ({"env": {}}, True, {}, {}),
+        # Flat, this would read as a wrapper holding only {"A": "1"}: it stays wrapped.
+        (
+            {"env": {"env": {"A": "1"}, "B": "2"}},
+            True,
+            {"env": {"A": "1"}, "B": "2"},
+            {"env": {"env": {"A": "1"}, "B": "2"}},
+        ),
         # Siblings beside env: claude-mem 13.25 reads env and keeps the wrapper and siblings.
         (
             {"hooks": {"x": []}, "env": {"A": "1"}, "theme": "dark"},
