@@ -238,6 +238,24 @@ SECRET = "sk-ant-api03-AbCdEf0123456789xyzXYZ0123"
             "p.yaml:3:1: $: merge keys ('<<') are not supported: write the keys out",
             id="merge-key",
         ),
+        pytest.param(
+            'description: "x \\e[2J"\nprovider: claude\n',
+            "p.yaml:1:14: $.description: contains control character U+001B, which a terminal "
+            "acts on: remove it",
+            id="terminal-escape",
+        ),
+        pytest.param(
+            GOOD + 'settings:\n  CLAUDE_MEM_NOTE: "abc\\u202edcb"\n',
+            "p.yaml:4:20: $.settings.CLAUDE_MEM_NOTE: contains control character U+202E, which "
+            "a terminal acts on: remove it",
+            id="bidi-override",
+        ),
+        pytest.param(
+            GOOD + 'settings:\n  CLAUDE_MEM_NOTE: "ok\\rfake"\n',
+            "p.yaml:4:20: $.settings.CLAUDE_MEM_NOTE: contains control character U+000D, which "
+            "a terminal acts on: remove it",
+            id="carriage-return",
+        ),
     ],
 )
 def test_bad_profile_gives_one_exact_message(
