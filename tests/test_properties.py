@@ -267,7 +267,9 @@ def test_validate_reports_any_document_and_never_crashes(tmp_path: Path, documen
     event(f"exit {code}")
     assert code in (0, 1), err
     assert re.fullmatch(r"1 file checked: \d+ errors?, \d+ warnings?\n", err), err
-    assert all(PROBLEM_LINE.fullmatch(line) and len(line) < 1000 for line in out.splitlines())
+    lines = out.splitlines()
+    assert all(PROBLEM_LINE.fullmatch(line) for line in lines), out
+    assert all(line.isprintable() and len(line) < 1000 for line in lines), "raw or long text"
     json_code, records, _ = cli("validate", "--json", "p.yaml")
     assert json_code == code
     assert (code == 1) == any(r["severity"] == "error" for r in json.loads(records))
