@@ -197,12 +197,13 @@ def switch(
         )
         if dry_run or (not changes and state.active == plan.profile and recorded):
             return outcome
-        if not recorded:
-            record_found(paths, state, fresh, live)
+        # Rendered first: a value the files cannot hold is refused before anything is kept.
         new = {
             ENV: env_bytes(live, after[ENV]),
             SETTINGS: settings_bytes(live.document, after[SETTINGS]),
         }
+        if not recorded:
+            record_found(paths, state, fresh, live)
         record = Generation(state.next_number(), now(), "use", plan.profile, _summary(changes))
         commit(paths, state, live, new, owned=owned, record=record, settings_after=after[SETTINGS])
         outcome.generation = record.number

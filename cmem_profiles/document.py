@@ -60,4 +60,10 @@ class Document:
 
 
 def json_path(path: JsonPath) -> str:
-    return "$" + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in path)
+    # A key is shown only when short, printable and secret-free, as values are.
+    from cmem_profiles.secrets_scan import shown
+
+    return "$" + "".join(
+        f"[{p}]" if isinstance(p, int) else f".{p}" if shown(p) else ".<key not shown>"
+        for p in path
+    )

@@ -30,41 +30,47 @@ def parse_claude_mem(text: str) -> dict[str, str]:
     without '=' or an indented line before a key becomes part of that key's name. Spaces
     (not tabs) are trimmed, every '\\r' is dropped, and a repeated key keeps its last value.
     """
+    # Walks an index instead of slicing the rest of the text at each line: slices made a
+    # large file quadratic (a 1 MB .env took a second per read).
     content = text.replace("\r", "").strip(" ")
     result: dict[str, str] = {}
-    while content:
-        if content[0] in "\n#":
-            newline = content.find("\n")
+    at, end = 0, len(content)
+    while at < end:
+        if content[at] in "\n#":
+            newline = content.find("\n", at)
             if newline != -1:
-                content = content[newline + 1 :]
+                at = newline + 1
                 continue
-        equal = content.find("=")
+        equal = content.find("=", at)
         if equal == -1:
             break
-        key = content[:equal].strip(" ")
-        content = content[equal + 1 :].lstrip(" ")
+        key = content[at:equal].strip(" ")
+        at = equal + 1
+        while at < end and content[at] == " ":
+            at += 1
         if not key:
             break
         key = key.removeprefix("export ")
-        if not content:
+        if at == end:
             result[key] = ""
             break
-        if content[0] in _QUOTES:
-            close = content.find(content[0], 1)
+        quote = content[at]
+        if quote in _QUOTES:
+            close = content.find(quote, at + 1)
             if close != -1:
-                value = content[1:close]
-                result[key] = value.replace("\\n", "\n") if content[0] == '"' else value
+                value = content[at + 1 : close]
+                result[key] = value.replace("\\n", "\n") if quote == '"' else value
                 newline = content.find("\n", close + 1)
-                content = content[newline:] if newline != -1 else ""
-            elif (newline := content.find("\n")) != -1:
+                at = newline if newline != -1 else end
+            elif (newline := content.find("\n", at)) != -1:
                 # An unclosed quote keeps the quote and the rest of the line.
-                result[key] = content[:newline]
-                content = content[newline:]
+                result[key] = content[at:newline]
+                at = newline
             continue
-        newline = content.find("\n")
-        line = content if newline == -1 else content[:newline]
-        result[key] = line.split("#", 1)[0].strip(" ")
-        content = "" if newline == -1 else content[newline:]
+        newline = content.find("\n", at)
+        line_end = end if newline == -1 else newline
+        result[key] = content[at:line_end].split("#", 1)[0].strip(" ")
+        at = line_end
     return result
 
 
@@ -124,6 +130,9 @@ class EnvDocument:
 
     def __init__(self, lines: list[_Line]) -> None:
         self._lines = lines
+        # What claude-mem reads, kept until the next edit: reading the whole file for each
+        # key made a walk over every key of a large .env quadratic.
+        self._read: dict[str, str] | None = None
 
     @classmethod
     def parse(cls, text: str, file: str) -> EnvDocument:
@@ -146,7 +155,9 @@ class EnvDocument:
 
     def get(self, key: str) -> str | None:
         """The value claude-mem reads for key ("" when empty), or None when the key is absent."""
-        return parse_claude_mem(self.render()).get(key)
+        if self._read is None:
+            self._read = parse_claude_mem(self.render())
+        return self._read.get(key)
 
     def keys(self) -> list[str]:
         """Every key with a line, once each, in file order."""
@@ -157,6 +168,7 @@ class EnvDocument:
         if not _KEY.fullmatch(key):
             raise ValueError(f"not a .env key: {key!r}")
         check_value(key, value)
+        self._read = None
         owned = [index for index, line in enumerate(self._lines) if line.key == key]
         if not owned:
             self._append(_Line(f"{key}={value}", "\n", key))
@@ -186,6 +198,7 @@ class EnvDocument:
 
     def remove(self, key: str) -> None:
         """Delete every line of key."""
+        self._read = None
         self._lines = [line for line in self._lines if line.key != key]
 
     def render(self) -> str:

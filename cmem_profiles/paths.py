@@ -31,6 +31,11 @@ class DataPaths:
     def pid_file(self) -> Path:
         return self.data_dir / "worker.pid"
 
+    @property
+    def trust_file(self) -> Path:
+        """Which hosts each secret may go to (trust.py)."""
+        return self.state_dir / "trust.json"
+
 
 def data_paths(data_dir_option: str | None = None) -> DataPaths:
     """Locate claude-mem's files exactly as claude-mem does, with --data-dir winning."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from cmem_profiles.document import Document
@@ -98,7 +99,23 @@ def check_rules(doc: Document) -> list[Problem]:
                     at_key=True,
                 )
             )
-    return problems
+    return problems + _control_characters(doc)
+
+
+# A team repo feeds profiles, and list, show and diff print their values: text that steers a
+# terminal (escape sequences, carriage returns, bidi overrides) must not get that far.
+_STEERING = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def _control_characters(doc: Document) -> list[Problem]:
+    """A control character in any value is an error naming its code point, never the value."""
+    found = []
+    for path, value in iter_strings(doc.data):
+        if steering := _STEERING.search(value):
+            code = f"U+{ord(steering.group()):04X}"
+            message = f"contains control character {code}, which a terminal acts on: remove it"
+            found.append(doc.problem(path, message))
+    return found
 
 
 def _mapping(value: object) -> dict[str, Any]:

@@ -15,7 +15,8 @@ from urllib.parse import urlsplit
 
 from cmem_profiles.document import Document, JsonPath, json_path
 from cmem_profiles.problems import Problem
-from cmem_profiles.secrets_scan import looks_like_secret
+from cmem_profiles.secrets_scan import looks_like_secret, named, shown
+from cmem_profiles.yamldoc import TaggedScalar
 
 SCHEMA_FILE = "profile.schema.json"
 
@@ -29,6 +30,14 @@ _TYPE_NAMES = {
     str: "a string",
     list: "a list",
     dict: "a mapping",
+}
+# A scalar that YAML types but Python cannot build (2024-13-45, `!!int x`) is named by its tag.
+_TAG_TYPES = {
+    "bool": bool,
+    "int": int,
+    "float": float,
+    "null": type(None),
+    "timestamp": datetime.date,
 }
 _PATTERN_MESSAGES = {
     "base_url": "is not an http(s) URL with a host (like https://gateway.example.com)",
@@ -62,7 +71,11 @@ def _is_http_url(value: object) -> bool:
     # Our own URL check: jsonschema's "uri" checker needs rfc3987_syntax (seconds at import).
     if not isinstance(value, str):
         return True
-    parts = urlsplit(value)
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 - raises on a port that is not a number up to 65535
+    except ValueError:  # also an unclosed '[' of an IPv6 host
+        return False
     return parts.scheme in ("http", "https") and bool(parts.hostname) and " " not in value
 
 
@@ -143,7 +156,12 @@ def _message(doc: Document, path: JsonPath, validator: str, error: Any) -> str:
 def _type_message(doc: Document, path: JsonPath, error: Any) -> str:
     expected = error.validator_value
     instance = error.instance
-    got = _TYPE_NAMES.get(type(instance), "a value of another kind")
+    kind = (
+        _TAG_TYPES.get(instance.tag, TaggedScalar)
+        if isinstance(instance, TaggedScalar)
+        else type(instance)
+    )
+    got = _TYPE_NAMES.get(kind, "a value of another kind")
     if expected == "object" and "keyring" in error.schema.get("properties", {}):
         # A literal where a secret reference belongs: never echo it, it is probably the secret.
         return (
@@ -151,10 +169,7 @@ def _type_message(doc: Document, path: JsonPath, error: Any) -> str:
             "store the value with 'cmem-profile secret set NAME'"
         )
     if expected == "string" and got != "a string":
-        source = doc.value_mark(path).text
-        shown = (
-            f"{source!r}" if source is not None and not looks_like_secret(source) else "this value"
-        )
+        shown = _show(doc.value_mark(path).text)
         return f"YAML reads {shown} as {got}; every value here is a string: quote it"
     wanted = _TYPE_NAMES.get(
         {"object": dict, "array": list, "string": str}.get(expected, str), expected
@@ -175,20 +190,14 @@ def _unknown_key(key: str, schema: dict[str, Any], path: JsonPath) -> str:
         return f"{key!r} is not a repository name: use lowercase letters, digits and '-'"
     if path and path[-1] == "settings":
         return (
-            f"{key!r} is not a claude-mem setting: names start with CLAUDE_MEM_ and use A-Z, 0-9, _"
+            f"{shown(key) or 'this key'} is not a claude-mem setting: names start with "
+            "CLAUDE_MEM_ and use A-Z, 0-9, _"
         )
     close = difflib.get_close_matches(key, list(schema.get("properties", {})), n=1)
     hint = f": did you mean {close[0]!r}?" if close else ""
-    return f"unknown key {key!r}{hint}"
+    return f"unknown {named('key', key)}{hint}"
 
 
 def _show(value: object) -> str:
     """A value fit to appear in a message: short, printable, and not secret-looking."""
-    if (
-        isinstance(value, str)
-        and len(value) <= 80
-        and value.isprintable()
-        and not looks_like_secret(value)
-    ):
-        return repr(value)
-    return "the value"
+    return shown(value) or "the value"

@@ -58,6 +58,24 @@ def looks_like_secret(value: str) -> bool:
     return secret_reason(value) is not None
 
 
+def shown(value: object) -> str | None:
+    """value quoted for a message, or None when it is not short, printable and secret-free."""
+    if (
+        isinstance(value, str)
+        and len(value) <= 80
+        and value.isprintable()
+        and not looks_like_secret(value)
+    ):
+        return repr(value)
+    return None
+
+
+def named(noun: str, value: object) -> str:
+    """'key 'x'' when x may be shown, else just 'key'."""
+    quoted = shown(value)
+    return f"{noun} {quoted}" if quoted else noun
+
+
 def iter_strings(
     data: object, path: tuple[str | int, ...] = ()
 ) -> Iterator[tuple[tuple[str | int, ...], str]]:

@@ -16,6 +16,9 @@ from decimal import Decimal
 from cmem_profiles.errors import TargetError
 
 _FIX_HINT = "fix it by hand, or run 'cmem-profile rollback'"
+# claude-mem's settings are flat. Far deeper nesting overflows json's recursion (past ~1000
+# levels) and the writer's (past ~450), so it is refused like any other unreadable file.
+MAX_DEPTH = 100
 
 
 def _reject_constant(name: str) -> object:
@@ -53,6 +56,8 @@ def parse_settings_document(data: bytes, file: str) -> dict[str, object]:
         return {}
     try:
         document = json.loads(text, parse_constant=_reject_constant, parse_int=_parse_int)
+    except RecursionError:
+        raise _too_deep(file) from None
     except json.JSONDecodeError as exc:
         # json says "Invalid control character at" and puts the position after it.
         raise _not_json(file, exc.lineno, exc.colno, exc.msg.removesuffix(" at")) from None
@@ -60,11 +65,33 @@ def parse_settings_document(data: bytes, file: str) -> dict[str, object]:
         tokens = re.finditer(r'"(?:[^"\\]|\\.)*"|-?Infinity|NaN', text)
         at = next(m.start() for m in tokens if not m.group().startswith('"'))
         raise _not_json(file, *_line_col(text[:at]), f"{exc} is not a JSON value") from None
+    if _depth(document) > MAX_DEPTH:
+        raise _too_deep(file)
     if not isinstance(document, dict):
         kind = {list: "an array", str: "a string", bool: "true or false"}.get(type(document))
         found = kind or ("null" if document is None else "a number")
         raise TargetError(f"{file}: the top level is {found}, not a JSON object", hint=_FIX_HINT)
     return document
+
+
+def _depth(value: object) -> int:
+    """How many arrays and objects deep value nests, counted without recursion."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            item = list(item.values())
+        if isinstance(item, list):
+            deepest = max(deepest, depth)
+            stack.extend((child, depth + 1) for child in item)
+    return deepest
+
+
+def _too_deep(file: str) -> TargetError:
+    return TargetError(
+        f"{file}: nested more than {MAX_DEPTH} levels deep; claude-mem's settings are flat",
+        hint=_FIX_HINT,
+    )
 
 
 def is_legacy_shape(obj: Mapping[str, object]) -> bool:
@@ -90,7 +117,8 @@ def rewrap_settings(
     """The document to write back: flat, or the legacy wrapper when env has siblings."""
     # claude-mem 13.25 flattens a lone {"env": ...} but keeps a wrapper that has siblings
     # (hooks, permissions...) and writes {...settings, env: flat}: so no sibling is lost here.
-    if is_legacy_shape(document) and len(document) > 1:
+    # A flat form holding its own "env" object would read back as a wrapper: keep the wrapper.
+    if is_legacy_shape(document) and (len(document) > 1 or is_legacy_shape(settings)):
         return {**document, "env": dict(settings)}
     return dict(settings)
 
@@ -135,8 +163,8 @@ _INDEX_KEY = re.compile(r"0|[1-9][0-9]{0,9}")
 def _js_order(obj: Mapping[str, object]) -> list[tuple[str, object]]:
     # A JS object lists array-index keys ("0".."4294967294") first, ascending, then the rest.
     index = sorted((k for k in obj if _INDEX_KEY.fullmatch(k) and int(k) < 2**32 - 1), key=int)
-    rest = [(k, v) for k, v in obj.items() if k not in set(index)]
-    return [(k, obj[k]) for k in index] + rest
+    first = set(index)  # once: built per key, it made many numeric keys quadratic
+    return [(k, obj[k]) for k in index] + [(k, v) for k, v in obj.items() if k not in first]
 
 
 def _js_string(text: str) -> str:

@@ -124,7 +124,7 @@ def recover(paths: DataPaths, state: State) -> str | None:
     """
     targets = {ENV: paths.env_file, SETTINGS: paths.settings_file}
     live = {name: read_snapshot(path) for name, path in targets.items()}
-    for real in [*(s.real_path for s in live.values()), state_file(paths)]:
+    for real in [*(s.real_path for s in live.values()), state_file(paths), paths.trust_file]:
         sweep_temps(real)
     pending = state.pending
     if pending:

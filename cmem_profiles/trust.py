@@ -21,8 +21,6 @@ from cmem_profiles.paths import DataPaths
 from cmem_profiles.profiles import Profile, display_path
 from cmem_profiles.secretref import SecretRef
 
-TRUST_FILE = "trust.json"
-
 
 class UntrustedHost(CmemProfileError):
     """A profile would send a secret to a host it was never used with."""
@@ -61,7 +59,7 @@ class Gate:
 
 
 def trust_file(paths: DataPaths) -> Path:
-    return paths.state_dir / TRUST_FILE
+    return paths.trust_file
 
 
 def load_pairs(paths: DataPaths) -> list[Pair]:

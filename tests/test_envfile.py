@@ -165,6 +165,25 @@ def test_get_reads_like_claude_mem() -> None:
     assert document.keys() == ["A", "B", "E"]
 
 
+def test_a_large_file_reads_whole() -> None:
+    # The parser once sliced the rest of the text per line: quadratic, a second per megabyte.
+    lines = [f"KEY_{i}='v {i}' # c" if i % 2 else f"export KEY_{i}=v{i}" for i in range(60_000)]
+    document = EnvDocument.parse("\n".join([*lines, "ANTHROPIC_API_KEY=last"]), ".env")
+    read = parse_claude_mem(document.render())
+    assert (len(read), read["KEY_1"], read["KEY_59998"]) == (60_001, "v 1", "v59998")
+    assert document.get("ANTHROPIC_API_KEY") == "last"
+
+
+def test_get_follows_each_edit() -> None:
+    document = EnvDocument.parse("A=1\nB=2\n", ".env")
+    assert (document.get("A"), document.get("C")) == ("1", None)
+    document.set("A", "9")
+    document.set("C", "3")
+    assert (document.get("A"), document.get("C")) == ("9", "3")
+    document.remove("A")
+    assert (document.get("A"), document.get("B"), document.get("C")) == (None, "2", "3")
+
+
 EDITS = [
     pytest.param(
         "export ANTHROPIC_BASE_URL=http://old\r\nX=1\r\n",

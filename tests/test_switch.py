@@ -311,6 +311,9 @@ def test_value_that_cannot_be_written_safely_is_refused(
     err = capsys.readouterr().err
     assert "ANTHROPIC_API_KEY" in err and "abc#def" not in err
     assert (data_dir / ".env").read_bytes() == before
+    # nothing kept either: no generation of the files as found, no state
+    assert not (data_dir / ".cmem-profile" / "generations").exists()
+    assert not (data_dir / ".cmem-profile" / "state.json").exists()
 
 
 def test_env_file_mode_is_0600(data_dir: Path) -> None:

@@ -102,6 +102,13 @@ def subprocess_env(**extra: str) -> dict[str, str]:
         (b'"x"', "settings.json: the top level is a string, not a JSON object"),
         (b"null", "settings.json: the top level is null, not a JSON object"),
         (b"3", "settings.json: the top level is a number, not a JSON object"),
+        *(
+            (
+                b'{"a": ' + b"[" * depth + b"]" * depth + b"}",
+                "settings.json: nested more than 100 levels deep; claude-mem's settings are flat",
+            )
+            for depth in (100, 600, 100_000)  # past 450 the writer overflowed, past 1000 json
+        ),
     ],
 )
 def test_parse_errors_name_file_line_and_column(data: bytes, message: str) -> None:
@@ -132,6 +139,13 @@ def test_duplicate_keys_keep_the_last_value_at_the_first_position() -> None:
         # A lone wrapper: claude-mem 13.25 flattens it on its next load.
         ({"env": {"A": "1"}}, True, {"A": "1"}, {"A": "1"}),
         ({"env": {}}, True, {}, {}),
+        # Flat, this would read as a wrapper holding only {"A": "1"}: it stays wrapped.
+        (
+            {"env": {"env": {"A": "1"}, "B": "2"}},
+            True,
+            {"env": {"A": "1"}, "B": "2"},
+            {"env": {"env": {"A": "1"}, "B": "2"}},
+        ),
         # Siblings beside env: claude-mem 13.25 reads env and keeps the wrapper and siblings.
         (
             {"hooks": {"x": []}, "env": {"A": "1"}, "theme": "dark"},
@@ -231,6 +245,14 @@ def test_render_round_trips_what_claude_mem_wrote(fixture_settings: bytes) -> No
 )
 def test_render_shape(settings: dict[str, object], rendered: bytes) -> None:
     assert render_settings(settings) == rendered
+
+
+def test_many_index_keys_come_first_in_numeric_order() -> None:
+    # Ordering once rebuilt the set of index keys per key: quadratic in a file with many.
+    keys = [str(i) for i in range(50_000)]
+    random.Random(7).shuffle(keys)
+    rendered = render_settings({"b": "x", **dict.fromkeys(keys, "v"), "a": "y"})
+    assert list(json.loads(rendered)) == [str(i) for i in range(50_000)] + ["b", "a"]
 
 
 # settings.json: merging

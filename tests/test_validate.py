@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -56,6 +58,57 @@ SECRET = "sk-ant-api03-AbCdEf0123456789xyzXYZ0123"
             id="yaml-date",
         ),
         pytest.param(
+            GOOD + "settings:\n  CLAUDE_MEM_MODE: 2024-13-45\n",
+            "p.yaml:4:20: $.settings.CLAUDE_MEM_MODE: YAML reads '2024-13-45' as a date; "
+            "every value here is a string: quote it",
+            id="yaml-impossible-date",
+        ),
+        pytest.param(
+            GOOD + "settings:\n  CLAUDE_MEM_MODE: 0x_\n",
+            "p.yaml:4:20: $.settings.CLAUDE_MEM_MODE: YAML reads '0x_' as a number; "
+            "every value here is a string: quote it",
+            id="yaml-int-without-digits",
+        ),
+        pytest.param(
+            GOOD + "settings:\n  CLAUDE_MEM_MODE: !!int x\n",
+            "p.yaml:4:20: $.settings.CLAUDE_MEM_MODE: YAML reads 'x' as a number; "
+            "every value here is a string: quote it",
+            id="yaml-int-tag-on-text",
+        ),
+        pytest.param(
+            GOOD + "settings:\n  CLAUDE_MEM_MODE: &d 2024-02-30\n  CLAUDE_MEM_OTHER: *d\n",
+            [
+                "p.yaml:4:20: $.settings.CLAUDE_MEM_MODE: YAML reads '2024-02-30' as a date; "
+                "every value here is a string: quote it",
+                "p.yaml:4:20: $.settings.CLAUDE_MEM_OTHER: YAML reads '2024-02-30' as a date; "
+                "every value here is a string: quote it",
+            ],
+            id="yaml-impossible-date-aliased",
+        ),
+        pytest.param(
+            GOOD + "settings:\n  CLAUDE_MEM_MODE: " + "1" * 5000 + "\n",
+            "p.yaml:4:20: $.settings.CLAUDE_MEM_MODE: YAML reads the value as a number; "
+            "every value here is a string: quote it",
+            id="yaml-int-too-long-to-show",
+        ),
+        pytest.param(
+            "description: &d [*d]\nprovider: claude\n",
+            "p.yaml:1:14: $.description[0]: an alias here refers to a value that contains it",
+            id="alias-cycle",
+        ),
+        pytest.param(
+            GOOD + "settings:\n  CLAUDE_MEM_MODE: " + "[" * 1000 + "]" * 1000 + "\n",
+            "p.yaml:4:82: $: nested more than 64 levels deep: a profile nests a few levels at most",
+            id="deep-nesting",
+        ),
+        pytest.param(
+            "a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n"
+            + "".join(f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]\n" for i in range(1, 5)),
+            "p.yaml:1:28: $.a3[3][8][8][6]: aliases repeat values until the profile is far "
+            "larger than its file: write the values out",
+            id="alias-expansion",
+        ),
+        pytest.param(
             GOOD + f"credentials:\n  api_key: {SECRET}\n",
             "p.yaml:4:12: $.credentials.api_key: must be a secret reference such as "
             "{keyring: NAME}, not a literal value: store the value with "
@@ -67,6 +120,20 @@ SECRET = "sk-ant-api03-AbCdEf0123456789xyzXYZ0123"
             "p.yaml:3:11: $.base_url: 'gateway' is not an http(s) URL with a host "
             "(like https://gateway.example.com)",
             id="bad-url",
+        ),
+        *(
+            pytest.param(
+                GOOD + f"base_url: {url}\n",
+                f"p.yaml:3:11: $.base_url: '{url}' is not an http(s) URL with a host "
+                "(like https://gateway.example.com)",
+                id=f"bad-url-{name}",
+            )
+            for name, url in [
+                ("unclosed-ipv6", "https://[gw.example.com"),
+                ("stray-bracket", "https://gw]example.com"),
+                ("port-too-big", "https://gw.example.com:99999"),
+                ("port-not-a-number", "https://gw.example.com:https"),
+            ]
         ),
         pytest.param(
             "description: x\nprovider: gemini\nmodel: gemini-pro\ncredentials:\n  api_key: {keyring: g}\n",
@@ -145,15 +212,59 @@ SECRET = "sk-ant-api03-AbCdEf0123456789xyzXYZ0123"
             "credentials.api_key: this settings key silently beats .env, so cmem-profile keeps it empty.",
             id="settings-api-key",
         ),
+        pytest.param(
+            GOOD + f"settings:\n  {SECRET}: x\n",
+            "p.yaml:4:3: $.settings: a key that looks like a pasted secret: "
+            "remove it (and rotate the secret)",
+            id="secret-as-setting-name",
+        ),
+        pytest.param(
+            GOOD + f"{SECRET}: x\n",
+            "p.yaml:3:1: $: a key that looks like a pasted secret: remove it (and rotate the secret)",
+            id="secret-as-key",
+        ),
+        pytest.param(
+            GOOD + f"settings:\n  !!binary {SECRET}: x\n",
+            "p.yaml:4:3: $.settings: a key is not a plain string: quote it",
+            id="secret-as-tagged-key",
+        ),
+        pytest.param(
+            GOOD + f"{'x' * 100}: 1\n{'x' * 100}: 2\n",
+            "p.yaml:4:1: $.<key not shown>: duplicate key (first set on line 3): keep one",
+            id="long-duplicate-key",
+        ),
+        pytest.param(
+            "base: &b {provider: claude}\ndescription: x\n<<: *b\n",
+            "p.yaml:3:1: $: merge keys ('<<') are not supported: write the keys out",
+            id="merge-key",
+        ),
+        pytest.param(
+            'description: "x \\e[2J"\nprovider: claude\n',
+            "p.yaml:1:14: $.description: contains control character U+001B, which a terminal "
+            "acts on: remove it",
+            id="terminal-escape",
+        ),
+        pytest.param(
+            GOOD + 'settings:\n  CLAUDE_MEM_NOTE: "abc\\u202edcb"\n',
+            "p.yaml:4:20: $.settings.CLAUDE_MEM_NOTE: contains control character U+202E, which "
+            "a terminal acts on: remove it",
+            id="bidi-override",
+        ),
+        pytest.param(
+            GOOD + 'settings:\n  CLAUDE_MEM_NOTE: "ok\\rfake"\n',
+            "p.yaml:4:20: $.settings.CLAUDE_MEM_NOTE: contains control character U+000D, which "
+            "a terminal acts on: remove it",
+            id="carriage-return",
+        ),
     ],
 )
 def test_bad_profile_gives_one_exact_message(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], text: str, expected: str
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], text: str, expected: str | list[str]
 ) -> None:
     (tmp_path / "p.yaml").write_text(text)
     assert main(["validate", "p.yaml"]) == 1
     out, err = capsys.readouterr()
-    assert out.splitlines() == [expected]
+    assert out.splitlines() == (expected if isinstance(expected, list) else [expected])
     assert "Traceback" not in err
     assert SECRET not in out + err
 
@@ -229,6 +340,21 @@ def test_binary_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None
     (tmp_path / "p.yaml").write_bytes(b"description: \xff\xfe\n")
     assert main(["validate", "p.yaml"]) == 1
     assert capsys.readouterr().out == "p.yaml:1:1: $: not UTF-8 text (byte 13): save it as UTF-8\n"
+
+
+def test_a_profile_nested_too_deep_for_libyaml_is_an_error(tmp_path: Path) -> None:
+    # libyaml's composer recurses per level and overflows the C stack near 30,000 levels.
+    (tmp_path / "p.yaml").write_text("description: " + "[" * 100_000 + "]" * 100_000 + "\n")
+    done = subprocess.run(
+        [sys.executable, "-m", "cmem_profiles", "validate", "p.yaml"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert (done.returncode, done.stdout) == (
+        1,
+        "p.yaml:1:77: $: nested more than 64 levels deep: a profile nests a few levels at most\n",
+    )
 
 
 def test_bundled_profiles_validate(repo_profiles: Path, capsys: pytest.CaptureFixture[str]) -> None:
