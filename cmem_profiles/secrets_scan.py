@@ -58,6 +58,16 @@ def looks_like_secret(value: str) -> bool:
     return secret_reason(value) is not None
 
 
+def _hides_a_token(value: str) -> bool:
+    """A random-looking stretch inside a longer word (a key glued to filler) counts too."""
+    for token in _TOKEN.findall(value):
+        if len(token) > 32:
+            windows = (token[i : i + 24] for i in range(0, len(token) - 23, 4))
+            if any(looks_like_secret(window) for window in windows):
+                return True
+    return False
+
+
 def shown(value: object) -> str | None:
     """value quoted for a message, or None when it is not short, printable and secret-free."""
     if (
@@ -65,6 +75,7 @@ def shown(value: object) -> str | None:
         and len(value) <= 80
         and value.isprintable()
         and not looks_like_secret(value)
+        and not _hides_a_token(value)
     ):
         return repr(value)
     return None

@@ -466,3 +466,15 @@ def test_several_files_at_once_as_the_hook_passes_them(
     out, err = capsys.readouterr()
     assert out == f"profiles/b.yaml:3:1: $: {IN_COMMENT} (key prefix sk-ant-): {ROTATE}\n"
     assert err == "2 files checked: 1 error, 0 warnings\n"
+
+
+def test_a_key_glued_to_filler_is_not_echoed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    token = "ZyXwVu9876543210abcABC9876"
+    key = "F" * 40 + token
+    (tmp_path / "p.yaml").write_text(f"{key}: 1\n{key}: 2\n")
+    assert main(["validate", str(tmp_path / "p.yaml")]) == 1
+    out = capsys.readouterr().out
+    assert "duplicate key" in out
+    assert token not in out
